@@ -1,0 +1,4 @@
+/** hashes commands. */
+import type { CommandDef } from "../command.ts";
+
+export const hashCommands: CommandDef[] = [];

@@ -1,0 +1,4 @@
+/** keys commands. */
+import type { CommandDef } from "../command.ts";
+
+export const keyCommands: CommandDef[] = [];

@@ -1,0 +1,4 @@
+/** lists commands. */
+import type { CommandDef } from "../command.ts";
+
+export const listCommands: CommandDef[] = [];

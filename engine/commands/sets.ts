@@ -1,0 +1,4 @@
+/** sets commands. */
+import type { CommandDef } from "../command.ts";
+
+export const setCommands: CommandDef[] = [];

@@ -1,0 +1,4 @@
+/** zsets commands. */
+import type { CommandDef } from "../command.ts";
+
+export const zsetCommands: CommandDef[] = [];

@@ -1,0 +1,90 @@
+/**
+ * Error classes shared by the engine, the server and replication.
+ *
+ * Every error carries a `code` that is the RESP error prefix (`ERR`, `WRONGTYPE`, ...), so the
+ * reply a client sees is `-${code} ${message}`.
+ */
+
+/** Options accepted by every Tessera error. */
+export interface TesseraErrorOptions {
+  cause?: unknown;
+}
+
+/** Base class: an error with a RESP error prefix. */
+export class TesseraError extends Error {
+  /** RESP error prefix, e.g. `ERR`, `WRONGTYPE`, `NOAUTH`. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: TesseraErrorOptions) {
+    super(message, options);
+    this.name = "TesseraError";
+    this.code = code;
+  }
+  /** The line sent to the client, without the leading `-`. */
+  toReplyLine(): string {
+    return `${this.code} ${this.message}`;
+  }
+}
+
+/** A command failed in a way the client caused (bad syntax, out of range, ...). */
+export class CommandError extends TesseraError {
+  constructor(message: string, code = "ERR", options?: TesseraErrorOptions) {
+    super(code, message, options);
+    this.name = "CommandError";
+  }
+}
+
+/** Operation against a key holding the wrong kind of value. */
+export class WrongTypeError extends TesseraError {
+  constructor(options?: TesseraErrorOptions) {
+    super("WRONGTYPE", "Operation against a key holding the wrong kind of value", options);
+    this.name = "WrongTypeError";
+  }
+}
+
+/** The client sent bytes that are not valid RESP; the connection is closed after the reply. */
+export class ProtocolError extends TesseraError {
+  constructor(message: string, options?: TesseraErrorOptions) {
+    super("ERR", `Protocol error: ${message}`, options);
+    this.name = "ProtocolError";
+  }
+}
+
+/** A file on disk (binlog, snapshot, manifest) is damaged or missing. */
+export class CorruptionError extends TesseraError {
+  readonly file: string;
+  readonly offset: number;
+  constructor(file: string, offset: number, message: string, options?: TesseraErrorOptions) {
+    super("ERR", `${file} at offset ${offset}: ${message}`, options);
+    this.name = "CorruptionError";
+    this.file = file;
+    this.offset = offset;
+  }
+}
+
+/** A replication step failed after all its attempts. */
+export class ReplicationError extends TesseraError {
+  constructor(message: string, options?: TesseraErrorOptions) {
+    super("ERR", message, options);
+    this.name = "ReplicationError";
+  }
+}
+
+// Frequently used replies, spelled exactly as Redis 7.0 spells them.
+export const ERR_SYNTAX = "syntax error";
+export const ERR_NOT_INTEGER = "value is not an integer or out of range";
+export const ERR_NOT_FLOAT = "value is not a valid float";
+export const ERR_NO_SUCH_KEY = "no such key";
+export const ERR_INDEX_OUT_OF_RANGE = "index out of range";
+
+/** Shorthand for `new CommandError("syntax error")`. */
+export function syntaxError(): CommandError {
+  return new CommandError(ERR_SYNTAX);
+}
+/** Shorthand for the integer parse error. */
+export function notIntegerError(): CommandError {
+  return new CommandError(ERR_NOT_INTEGER);
+}
+/** Shorthand for the float parse error. */
+export function notFloatError(): CommandError {
+  return new CommandError(ERR_NOT_FLOAT);
+}
