@@ -1,7 +1,7 @@
 /** Argument parsing with Redis' strictness (string2ll / strtold rules). */
 import { CommandError, notFloatError, notIntegerError } from "./errors.ts";
 
-const INT_RE = /^-?(0|[1-9][0-9]*)$/;
+const INT_RE = /^(0|-?[1-9][0-9]*)$/;
 const MAX = 9223372036854775807n;
 const MIN = -9223372036854775808n;
 

@@ -61,7 +61,7 @@ export interface CommandDef {
 }
 
 /** Arity check in Redis' convention. */
-export function arityOk(def: CommandDef, argc: number): boolean {
+export function arityOk(def: { arity: number }, argc: number): boolean {
   return def.arity >= 0 ? argc === def.arity : argc >= -def.arity;
 }
 

@@ -1,0 +1,74 @@
+/**
+ * What the router knows about a client: its session state and an ordered queue of reply slots.
+ *
+ * Replies may complete out of order (different shards, main-thread commands); the queue hands
+ * them to {@link Client.deliver} strictly in request order.
+ */
+import type { ReplySlot, SlotOwner } from "../workers/shard_pool.ts";
+
+let nextClientId = 1;
+
+/** Session state shared by TCP connections and in-process clients. */
+export abstract class Client implements SlotOwner {
+  readonly id: number = nextClientId++;
+  db = 0;
+  proto: 2 | 3 = 2;
+  authenticated = false;
+  name = "";
+  readonly createdAt: number = Date.now();
+  lastCommandAt: number = Date.now();
+  lastCommand = "NULL";
+  /** Set by QUIT or CLIENT KILL: close once the pending replies are written. */
+  closing = false;
+  /** Kind shown in CLIENT LIST flags (N normal, S replica, M master). */
+  flags = "N";
+  #queue: ReplySlot[] = [];
+  #head = 0;
+  #drainScheduled = false;
+
+  /** Peer address as `ip:port`. */
+  abstract get addr(): string;
+  /** Local address as `ip:port`. */
+  abstract get laddr(): string;
+  /** Writes replies, in order. */
+  protected abstract deliver(chunks: Uint8Array[]): void;
+  /** Closes the client (after pending replies are delivered when `graceful`). */
+  abstract kill(graceful: boolean): void;
+
+  /** A new slot at the tail of the reply queue. */
+  newSlot(): ReplySlot {
+    const slot: ReplySlot = { data: undefined, owner: this };
+    this.#queue.push(slot);
+    return slot;
+  }
+
+  /** Number of requests whose replies are not delivered yet. */
+  get pending(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  slotReady(): void {
+    if (this.#drainScheduled) return;
+    this.#drainScheduled = true;
+    queueMicrotask(() => this.#drain());
+  }
+
+  #drain(): void {
+    this.#drainScheduled = false;
+    const q = this.#queue;
+    let h = this.#head;
+    const chunks: Uint8Array[] = [];
+    while (h < q.length) {
+      const d = q[h]!.data;
+      if (d === undefined) break;
+      chunks.push(d);
+      h++;
+    }
+    if (h === q.length) {
+      q.length = 0;
+      this.#head = 0;
+    } else this.#head = h;
+    if (chunks.length) this.deliver(chunks);
+    if (this.closing && this.pending === 0) this.kill(false);
+  }
+}

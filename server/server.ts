@@ -1,0 +1,115 @@
+/**
+ * The TCP server: starts the shard pool, accepts connections and owns their lifetime.
+ */
+import { getLogger } from "@logtape/logtape";
+import { ShardPool } from "../workers/shard_pool.ts";
+import { Connection } from "./connection.ts";
+import { Router } from "./router.ts";
+import { defaultConfig, type ServerConfig } from "./config.ts";
+import { VERSION } from "./version.ts";
+
+const log = getLogger(["tessera", "server"]);
+
+/** Options for {@link TesseraServer.start}; anything left out takes its default. */
+export type ServerOptions = Partial<ServerConfig> & {
+  /** Keep the data in memory only (no binlog, no snapshots). */
+  inMemory?: boolean;
+};
+
+export class TesseraServer implements AsyncDisposable {
+  readonly config: ServerConfig;
+  readonly pool: ShardPool;
+  readonly router: Router;
+  readonly listener: Deno.TcpListener;
+  readonly #conns = new Set<Connection>();
+  #acceptLoop: Promise<void>;
+  #closing: Promise<void> | undefined;
+  /** Resolves once the server has shut down (SHUTDOWN, a signal, or close()). */
+  readonly closed: Promise<void>;
+  #resolveClosed!: () => void;
+
+  private constructor(config: ServerConfig, pool: ShardPool, listener: Deno.TcpListener) {
+    this.config = config;
+    this.pool = pool;
+    this.listener = listener;
+    this.router = new Router(pool, config);
+    this.router.port = listener.addr.port;
+    this.router.onShutdown = () => void this.close();
+    this.closed = new Promise((r) => this.#resolveClosed = r);
+    this.#acceptLoop = this.#accept();
+  }
+
+  /** Starts a server; resolves once the shards have loaded and the port is listening. */
+  static async start(options: ServerOptions = {}): Promise<TesseraServer> {
+    const config = { ...defaultConfig(), ...options } as ServerConfig;
+    const pool = await ShardPool.start({
+      shards: config.shards,
+      dir: options.inMemory ? undefined : config.dir,
+      appendfsync: config.appendfsync,
+      binlogFileSize: config["binlog-file-size"],
+      hz: config.hz,
+      ignoreCorruption: config["ignore-corruption"] === "yes",
+      onWarning: (shard, message) => log.warn("shard {shard}: {message}", { shard, message }),
+    });
+    let listener: Deno.TcpListener;
+    try {
+      listener = Deno.listen({ hostname: config.bind, port: config.port });
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    const server = new TesseraServer(config, pool, listener);
+    log.info("Tessera {version} listening on {addr}:{port} with {shards} shards, pid {pid}", {
+      version: VERSION,
+      addr: config.bind,
+      port: listener.addr.port,
+      shards: config.shards,
+      pid: Deno.pid,
+    });
+    return server;
+  }
+
+  /** The port actually bound (useful with port 0). */
+  get port(): number {
+    return this.listener.addr.port;
+  }
+
+  async #accept(): Promise<void> {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.listener.accept();
+      } catch {
+        return; // listener closed
+      }
+      if (this.#closing) {
+        conn.close();
+        continue;
+      }
+      const c = new Connection(conn, this.router);
+      this.#conns.add(c);
+      c.done.finally(() => this.#conns.delete(c));
+    }
+  }
+
+  /** Stops accepting, closes every connection, and stops the shards (flushing their logs). */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      log.info("shutting down");
+      try {
+        this.listener.close();
+      } catch {
+        // already closed
+      }
+      await this.#acceptLoop;
+      await Promise.allSettled([...this.#conns].map((c) => c[Symbol.asyncDispose]()));
+      await this.pool.close();
+      this.#resolveClosed();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
