@@ -5,7 +5,13 @@
  *   --config tessera.conf (redis.conf-style `key value` lines; flags win) --loglevel notice
  *   Any other `--name value` is applied as the config setting `name` (e.g. --appendfsync always).
  */
-import { configure, getConsoleSink, getLogger, type LogLevel } from "@logtape/logtape";
+import {
+  configure,
+  getConsoleSink,
+  getLogger,
+  getTextFormatter,
+  type LogLevel,
+} from "@logtape/logtape";
 import { applyConfigFile, applySetting, defaultConfig } from "./server/config.ts";
 import { TesseraServer } from "./server/server.ts";
 
@@ -55,7 +61,7 @@ async function main(): Promise<void> {
     Deno.exit(1);
   }
   await configure({
-    sinks: { console: getConsoleSink() },
+    sinks: { console: getConsoleSink({ formatter: getTextFormatter({ value: "bare" }) }) },
     loggers: [
       { category: ["tessera"], lowestLevel: logLevel(config.loglevel), sinks: ["console"] },
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },

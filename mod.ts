@@ -5,8 +5,7 @@
  */
 import { defaultConfig, type ServerConfig } from "./server/config.ts";
 import { LocalClient } from "./server/local_client.ts";
-import { Router } from "./server/router.ts";
-import { ShardPool } from "./workers/shard_pool.ts";
+import { TesseraNode } from "./server/node.ts";
 import type { ReplyValue } from "./engine/reply.ts";
 
 import { type ServerOptions, TesseraServer } from "./server/server.ts";
@@ -47,12 +46,12 @@ export interface OpenOptions {
  * ```
  */
 export class Tessera implements AsyncDisposable {
-  readonly #pool: ShardPool;
+  readonly #node: TesseraNode;
   readonly #client: LocalClient;
 
-  private constructor(pool: ShardPool, client: LocalClient) {
-    this.#pool = pool;
-    this.#client = client;
+  private constructor(node: TesseraNode) {
+    this.#node = node;
+    this.#client = new LocalClient(node.router);
   }
 
   /** Opens (and with `dir`, loads) a dataset. */
@@ -61,15 +60,7 @@ export class Tessera implements AsyncDisposable {
     if (options.shards !== undefined) config.shards = options.shards;
     if (options.appendfsync !== undefined) config.appendfsync = options.appendfsync;
     if (options.dir !== undefined) config.dir = options.dir;
-    const pool = await ShardPool.start({
-      shards: config.shards,
-      dir: options.dir,
-      appendfsync: config.appendfsync,
-      binlogFileSize: config["binlog-file-size"],
-      hz: config.hz,
-    });
-    const router = new Router(pool, config);
-    return new Tessera(pool, new LocalClient(router));
+    return new Tessera(await TesseraNode.start(config, options.dir));
   }
 
   /**
@@ -99,7 +90,7 @@ export class Tessera implements AsyncDisposable {
    */
   async close(): Promise<void> {
     this.#client.kill(false);
-    await this.#pool.close();
+    await this.#node.close();
   }
 
   /** Same as {@link close}, for `await using`. */

@@ -31,7 +31,10 @@ export function parseInt64(s: string): number {
 }
 
 /** Parses an integer argument that must be >= 0 ("... must be positive" variants are per command). */
-export function parseNonNegative(s: string, message = "value is out of range, must be positive"): number {
+export function parseNonNegative(
+  s: string,
+  message = "value is out of range, must be positive",
+): number {
   const n = parseInt64(s);
   if (n < 0) throw new CommandError(message);
   return n;

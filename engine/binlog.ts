@@ -48,6 +48,7 @@
  * Everything here is synchronous: the writer lives in its shard's worker thread.
  */
 import { crc32c } from "./crc32.ts";
+import { MsgReader } from "./entry_codec.ts";
 import { CorruptionError, TesseraError } from "./errors.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -476,294 +477,52 @@ export function splitRecords(bytes: Uint8Array, source = "<records>"): Uint8Arra
   return out;
 }
 
-/** Small msgpack reader for record payloads: bin becomes a latin1 string directly. */
-class PayloadReader {
-  readonly buf: Uint8Array;
-  p: number;
-  readonly end: number;
-  readonly dv: DataView;
-
-  constructor(buf: Uint8Array, p: number, end: number) {
-    this.buf = buf;
-    this.p = p;
-    this.end = end;
-    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-
-  fail(what: string): never {
-    throw new Error(`bad binlog payload: ${what} at ${this.p}`);
-  }
-
-  byte(): number {
-    if (this.p >= this.end) this.fail("unexpected end");
-    return this.buf[this.p++]!;
-  }
-
-  need(n: number): void {
-    if (this.p + n > this.end) this.fail("unexpected end");
-  }
-
-  u16(): number {
-    this.need(2);
-    const v = this.dv.getUint16(this.p, false);
-    this.p += 2;
-    return v;
-  }
-
-  u32(): number {
-    this.need(4);
-    const v = this.dv.getUint32(this.p, false);
-    this.p += 4;
-    return v;
-  }
-
-  /** Length of a map (`map`) or array header. */
-  container(map: boolean): number {
-    const b = this.byte();
-    const fix = map ? 0x80 : 0x90;
-    if ((b & 0xf0) === fix) return b & 0x0f;
-    if (b === (map ? 0xde : 0xdc)) return this.u16();
-    if (b === (map ? 0xdf : 0xdd)) return this.u32();
-    return this.fail(map ? "expected a map" : "expected an array");
-  }
-
-  /** A short ASCII str (map keys). */
-  key(): string {
-    const b = this.byte();
-    let n: number;
-    if ((b & 0xe0) === 0xa0) n = b & 0x1f;
-    else if (b === 0xd9) n = this.byte();
-    else return this.fail("expected a string key");
-    this.need(n);
-    let s = "";
-    for (let i = 0; i < n; i++) s += String.fromCharCode(this.buf[this.p + i]!);
-    this.p += n;
-    return s;
-  }
-
-  number(): number {
-    const b = this.byte();
-    if (b < 0x80) return b;
-    if (b >= 0xe0) return b - 0x100;
-    switch (b) {
-      case 0xcc:
-        return this.byte();
-      case 0xcd:
-        return this.u16();
-      case 0xce:
-        return this.u32();
-      case 0xcf: {
-        const hi = this.u32();
-        return hi * 0x1_0000_0000 + this.u32();
-      }
-      case 0xd0:
-        this.need(1);
-        return this.dv.getInt8(this.p++);
-      case 0xd1: {
-        this.need(2);
-        const v = this.dv.getInt16(this.p, false);
-        this.p += 2;
-        return v;
-      }
-      case 0xd2: {
-        this.need(4);
-        const v = this.dv.getInt32(this.p, false);
-        this.p += 4;
-        return v;
-      }
-      case 0xd3: {
-        this.need(8);
-        const v = Number(this.dv.getBigInt64(this.p, false));
-        this.p += 8;
-        return v;
-      }
-      case 0xca: {
-        this.need(4);
-        const v = this.dv.getFloat32(this.p, false);
-        this.p += 4;
-        return v;
-      }
-      case 0xcb: {
-        this.need(8);
-        const v = this.dv.getFloat64(this.p, false);
-        this.p += 8;
-        return v;
-      }
-    }
-    return this.fail("expected a number");
-  }
-
-  /** bin (or str) as a latin1 string of its bytes. */
-  bytes(): string {
-    const b = this.byte();
-    let n: number;
-    if (b === 0xc4 || b === 0xd9) n = this.byte();
-    else if (b === 0xc5 || b === 0xda) n = this.u16();
-    else if (b === 0xc6 || b === 0xdb) n = this.u32();
-    else if ((b & 0xe0) === 0xa0) n = b & 0x1f;
-    else return this.fail("expected bytes");
-    this.need(n);
-    const s = latin1(this.buf, this.p, this.p + n);
-    this.p += n;
-    return s;
-  }
-
-  args(): string[] {
-    const n = this.container(false);
-    const out = new Array<string>(n);
-    for (let i = 0; i < n; i++) out[i] = this.bytes();
-    return out;
-  }
-
-  /** Skips any msgpack value. */
-  skip(): void {
-    const b = this.byte();
-    if (b < 0x80 || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) return;
-    if ((b & 0xf0) === 0x80 || (b & 0xf0) === 0x90) {
-      const n = (b & 0x0f) * ((b & 0xf0) === 0x80 ? 2 : 1);
-      for (let i = 0; i < n; i++) this.skip();
-      return;
-    }
-    if ((b & 0xe0) === 0xa0) {
-      this.p += b & 0x1f;
-      return;
-    }
-    let n: number;
-    switch (b) {
-      case 0xc4:
-      case 0xd9:
-        n = this.byte();
-        break;
-      case 0xc5:
-      case 0xda:
-        n = this.u16();
-        break;
-      case 0xc6:
-      case 0xdb:
-        n = this.u32();
-        break;
-      case 0xcc:
-      case 0xd0:
-        n = 1;
-        break;
-      case 0xcd:
-      case 0xd1:
-        n = 2;
-        break;
-      case 0xce:
-      case 0xd2:
-      case 0xca:
-        n = 4;
-        break;
-      case 0xcf:
-      case 0xd3:
-      case 0xcb:
-        n = 8;
-        break;
-      case 0xd4:
-        n = 2;
-        break;
-      case 0xd5:
-        n = 3;
-        break;
-      case 0xd6:
-        n = 5;
-        break;
-      case 0xd7:
-        n = 9;
-        break;
-      case 0xd8:
-        n = 17;
-        break;
-      case 0xc7:
-        n = this.byte() + 1;
-        break;
-      case 0xc8:
-        n = this.u16() + 1;
-        break;
-      case 0xc9:
-        n = this.u32() + 1;
-        break;
-      case 0xdc:
-      case 0xde: {
-        const c = this.u16() * (b === 0xde ? 2 : 1);
-        for (let i = 0; i < c; i++) this.skip();
-        return;
-      }
-      case 0xdd:
-      case 0xdf: {
-        const c = this.u32() * (b === 0xdf ? 2 : 1);
-        for (let i = 0; i < c; i++) this.skip();
-        return;
-      }
-      default:
-        return this.fail("unknown type");
-    }
-    this.need(n);
-    this.p += n;
-  }
-
-  /** `{ db, args }` map of a unit. */
-  op(): BinlogOp {
-    const n = this.container(true);
-    let db = -1;
-    let args: string[] | undefined;
-    for (let i = 0; i < n; i++) {
-      const k = this.key();
-      if (k === "db") db = this.number();
-      else if (k === "args") args = this.args();
-      else this.skip();
-    }
-    if (db < 0 || args === undefined) return this.fail("command without db or args");
-    return { db, args };
-  }
+function readArgs(r: MsgReader): string[] {
+  const n = r.array();
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) out[i] = r.latin1();
+  return out;
 }
 
-function latin1(buf: Uint8Array, start: number, end: number): string {
-  const n = end - start;
-  if (n <= 24) {
-    let s = "";
-    for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]!);
-    return s;
+/** `{ db, args }` map of a unit. */
+function readOp(r: MsgReader): BinlogOp {
+  const n = r.map();
+  let db = -1;
+  let args: string[] | undefined;
+  for (let i = 0; i < n; i++) {
+    const k = r.latin1();
+    if (k === "db") db = r.number();
+    else if (k === "args") args = readArgs(r);
+    else r.skip();
   }
-  if (n <= 8192) {
-    return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
-  }
-  const parts: string[] = [];
-  for (let i = start; i < end; i += 8192) {
-    const sub = buf.subarray(i, Math.min(i + 8192, end));
-    parts.push(String.fromCharCode.apply(null, sub as unknown as number[]));
-  }
-  return parts.join("");
+  if (db < 0 || args === undefined) return r.fail("command without db or args");
+  return { db, args };
 }
 
 /** Decodes the payload of a framed record whose CRC is already known good. */
 function decodePayload(raw: Uint8Array): BinlogEntry {
-  const r = new PayloadReader(
-    raw,
-    RECORD_HEADER_SIZE,
-    RECORD_HEADER_SIZE + announcedLength(raw, 0),
-  );
-  const n = r.container(true);
+  const r = new MsgReader(raw, RECORD_HEADER_SIZE, RECORD_HEADER_SIZE + announcedLength(raw, 0));
+  const n = r.map();
   let ts = 0;
   let db = -1;
   let args: string[] | undefined;
   let ops: BinlogOp[] | undefined;
   for (let i = 0; i < n; i++) {
-    const k = r.key();
+    const k = r.latin1();
     if (k === "ts") ts = r.number();
     else if (k === "db") db = r.number();
-    else if (k === "args") args = r.args();
+    else if (k === "args") args = readArgs(r);
     else if (k === "ops") {
-      const c = r.container(false);
+      const c = r.array();
       ops = new Array<BinlogOp>(c);
-      for (let j = 0; j < c; j++) ops[j] = r.op();
+      for (let j = 0; j < c; j++) ops[j] = readOp(r);
     } else r.skip();
   }
   if (ops === undefined) {
     if (db < 0 || args === undefined) return r.fail("record without commands");
     ops = [{ db, args }];
   }
+  if (!r.done) r.fail("trailing bytes in payload");
   return { ts, ops };
 }
 
@@ -983,7 +742,11 @@ export class BinlogReader {
           return null;
         }
         const h = decodeFileHeader(head, this.#file + 1);
-        if (typeof h === "string") throw new CorruptionError(nextPath, 0, h);
+        if (typeof h === "string") {
+          if (!this.#allowCorrupt) throw new CorruptionError(nextPath, 0, h);
+          this.#stop = { kind: "corrupt", file: this.#file + 1, offset: 0, reason: h };
+          return null;
+        }
         const prev = this.position;
         this.#openFile(this.#file + 1, h.start);
         this.#prev = prev;
@@ -1320,7 +1083,7 @@ export class BinlogWriter {
     }
     Deno.mkdirSync(dir, { recursive: true });
     const durable = (options.fsync ?? "everysec") !== "no";
-    let files = listBinlogFiles(dir);
+    const files = listBinlogFiles(dir);
     if (files.length === 0) {
       const at = options.startAt ?? BINLOG_START;
       if (options.replayFrom !== undefined && !positionsEqual(options.replayFrom, at)) {
@@ -1409,7 +1172,11 @@ export class BinlogWriter {
       const path = filePath(dir, stop.file);
       if (!options.truncateCorrupt) throw new CorruptionError(path, stop.offset, stop.reason);
       let dropped = Deno.statSync(path).size - stop.offset;
-      Deno.truncateSync(path, stop.offset);
+      if (stop.offset < FILE_HEADER_SIZE) {
+        // The file's header itself is bad: start the file afresh.
+        Deno.removeSync(path);
+        createFile(dir, stop.file, FILE_HEADER_SIZE, durable).close();
+      } else Deno.truncateSync(path, stop.offset);
       const droppedFiles: number[] = [];
       for (const n of files) {
         if (n <= stop.file) continue;
@@ -1425,10 +1192,9 @@ export class BinlogWriter {
         droppedFiles,
         reason: stop.reason,
       };
-      files = listBinlogFiles(dir);
       last = stop.file;
     }
-    if (endPos.file !== last) {
+    if (stop.kind !== "corrupt" && endPos.file !== last) {
       throw new CorruptionError(filePath(dir, last), 0, "binlog did not read to its last file");
     }
     const { start, size: endSize } = readFileHeader(dir, last);

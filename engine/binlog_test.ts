@@ -372,6 +372,40 @@ Deno.test("recovery: a corrupt middle record throws CorruptionError with file an
   });
 });
 
+Deno.test("recovery: a bad header in an older file is corruption; truncateCorrupt restarts there", async () => {
+  await withDir((dir) => {
+    let w = BinlogWriter.open(dir, { fileSize: 300, fsync: "no" });
+    for (let i = 0; i < 40; i++) w.append(0, ["SET", `k${i}`, "v"], i);
+    w.close();
+    const files = listBinlogFiles(dir);
+    assert.ok(files.length >= 4);
+    const before = all(dir).filter((r) => r.start.file < 3).length;
+    flip(path(dir, 3), 13); // the file number in file 3's header
+    assert.throws(
+      () => all(dir),
+      (e: unknown) => e instanceof CorruptionError && e.file === path(dir, 3) && e.offset === 0,
+    );
+    assert.throws(
+      () => BinlogWriter.open(dir, { replayFrom: firstPosition(dir) }),
+      CorruptionError,
+    );
+    w = BinlogWriter.open(dir, {
+      fileSize: 300,
+      fsync: "no",
+      replayFrom: firstPosition(dir),
+      truncateCorrupt: true,
+    });
+    assert.equal(w.recovery.kind, "corrupt-truncated");
+    assert.deepEqual(w.position, { file: 3, offset: FILE_HEADER_SIZE });
+    assert.deepEqual(w.files(), [1, 2, 3]);
+    w.append(0, ["SET", "fresh", "1"], 1);
+    w.close();
+    const recs = all(dir);
+    assert.equal(recs.length, before + 1);
+    assertContinuous(recs);
+  });
+});
+
 Deno.test("open: replayFrom hands every record after the position to onRecord", async () => {
   await withDir((dir) => {
     let w = BinlogWriter.open(dir, { fileSize: 500, fsync: "no" });

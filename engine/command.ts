@@ -75,6 +75,26 @@ export function keyPositions(def: CommandDef, args: readonly string[]): number[]
   return out;
 }
 
+/**
+ * The (db, key) pairs a command touches, for commands run in `db`: the keys at their positions,
+ * except that COPY ... DB n puts its destination in db n.
+ */
+export function keyRefs(
+  def: CommandDef,
+  args: readonly string[],
+  db: number,
+): Array<[number, string]> {
+  const out: Array<[number, string]> = keyPositions(def, args).map((p) => [db, args[p]!]);
+  if (def.name === "copy" && out.length === 2) {
+    for (let i = 3; i + 1 < args.length; i++) {
+      if (args[i]!.toLowerCase() !== "db") continue;
+      const n = Number(args[i + 1]);
+      if (Number.isInteger(n) && n >= 0 && n < 16) out[1] = [n, out[1]![1]];
+    }
+  }
+  return out;
+}
+
 /** Redis' "unknown command" error line. */
 export function unknownCommandLine(args: readonly string[]): string {
   let rest = "";
@@ -115,6 +135,11 @@ export class Executor implements CommandContext {
   onPropagate: (db: number, args: string[]) => void;
   /** Writes since the last save (Redis' `dirty`). */
   dirty = 0;
+  /**
+   * Called before a command flagged "write" runs (after its checks), with the command and the
+   * db it runs in: a snapshot in progress saves the old state of the keys it is about to touch.
+   */
+  beforeWrite: ((def: CommandDef, db: number, args: string[]) => void) | undefined;
 
   constructor(
     ks: Keyspace,
@@ -149,6 +174,9 @@ export class Executor implements CommandContext {
       return;
     }
     this.db = this.ks.db(dbIndex);
+    if (this.beforeWrite !== undefined && def.flags.includes("write")) {
+      this.beforeWrite(def, dbIndex, args);
+    }
     try {
       def.handler(this, args, out);
     } catch (e) {

@@ -6,6 +6,7 @@ import { hashCommands } from "./commands/hashes.ts";
 import { listCommands } from "./commands/lists.ts";
 import { setCommands } from "./commands/sets.ts";
 import { zsetCommands } from "./commands/zsets.ts";
+import { internalCommands } from "./commands/internal.ts";
 
 /** Every command shard engines execute, by lower-case name. */
 export const COMMANDS: Map<string, CommandDef> = buildTable(
@@ -15,4 +16,5 @@ export const COMMANDS: Map<string, CommandDef> = buildTable(
   listCommands,
   setCommands,
   zsetCommands,
+  internalCommands,
 );

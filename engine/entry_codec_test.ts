@@ -10,8 +10,12 @@ import {
   EntryFormatError,
   latin1Bytes,
   latin1String,
+  MsgReader,
+  MsgWriter,
+  packr,
   restoreKey,
   serializeEntry,
+  unpackr,
 } from "./entry_codec.ts";
 import { type Entry, Keyspace } from "./keyspace.ts";
 import { SortedSet } from "./sorted_set.ts";
@@ -163,4 +167,92 @@ Deno.test("serialized buffers stay valid after later serializations", () => {
   const copy = first.slice();
   for (let i = 0; i < 5000; i++) serializeEntry({ type: "string", value: "x".repeat(i % 50) });
   assert.deepEqual(first, copy);
+});
+
+Deno.test("direct writer and msgpackr agree both ways", () => {
+  for (const e of sampleEntries()) {
+    for (const x of [undefined, 1_700_000_123_456, 12]) {
+      // msgpackr-encoded plain form -> direct reader.
+      const viaPackr = deserializeEntry(packr.pack(encodeEntry(e, x)));
+      assert.deepEqual(plain(viaPackr.entry), plain(e));
+      assert.equal(viaPackr.expireAt, x);
+      // Direct writer -> msgpackr -> decodeEntry.
+      const viaUnpackr = decodeEntry(unpackr.unpack(serializeEntry(e, x)));
+      assert.deepEqual(plain(viaUnpackr.entry), plain(e));
+      assert.equal(viaUnpackr.expireAt, x);
+    }
+  }
+});
+
+Deno.test("MsgWriter/MsgReader: numbers, containers, skipping unknown keys", () => {
+  const w = new MsgWriter(4); // grows
+  const nums = [
+    0,
+    1,
+    127,
+    128,
+    255,
+    256,
+    65535,
+    65536,
+    2 ** 32 - 1,
+    2 ** 32,
+    2 ** 53 - 1,
+    -1,
+    -32,
+    -33,
+    -(2 ** 31),
+    -(2 ** 31) - 1,
+    1.5,
+    -0,
+    Infinity,
+    -Infinity,
+  ];
+  w.array(nums.length);
+  for (const n of nums) w.number(n);
+  w.map(20);
+  for (let i = 0; i < 20; i++) {
+    w.key(`k${i}`);
+    w.latin1(ALL_BYTES.slice(0, i * 13));
+  }
+  w.latin1("x".repeat(70_000));
+  const bytes = w.bytes().slice();
+  // msgpackr reads it as standard msgpack.
+  const std = unpackr.unpackMultiple(bytes) as unknown[];
+  assert.equal(std.length, 3);
+  (std[0] as number[]).forEach((n, i) => assert.ok(Object.is(n, nums[i]), `msgpackr ${n}`));
+  assert.equal((std[1] as Record<string, Uint8Array>).k3!.length, 39);
+  const r = new MsgReader(bytes);
+  assert.equal(r.array(), nums.length);
+  for (const n of nums) assert.ok(Object.is(r.number(), n), String(n));
+  assert.equal(r.map(), 20);
+  for (let i = 0; i < 20; i++) {
+    assert.equal(r.latin1(), `k${i}`);
+    if (i % 2 === 0) r.skip();
+    else assert.equal(r.latin1(), ALL_BYTES.slice(0, i * 13));
+  }
+  assert.equal(r.latin1().length, 70_000);
+  assert.equal(r.done, true);
+  // Unknown keys in an entry map are skipped (forward compatible).
+  const e = packr.pack({ t: 0, future: [1, { a: 2 }, "s"], v: latin1Bytes("val"), x: null });
+  assert.deepEqual(deserializeEntry(e), {
+    entry: { type: "string", value: "val" },
+    expireAt: undefined,
+  });
+});
+
+Deno.test("deserializeEntry rejects truncated, trailing and mistyped bytes", () => {
+  const good = serializeEntry({ type: "hash", value: new Map([["f", "v"]]) }, 5);
+  for (let cut = 0; cut < good.length; cut++) {
+    assert.throws(() => deserializeEntry(good.subarray(0, cut)), EntryFormatError, `cut ${cut}`);
+  }
+  const longer = new Uint8Array(good.length + 1);
+  longer.set(good);
+  assert.throws(() => deserializeEntry(longer), /trailing/);
+  assert.throws(
+    () => deserializeEntry(packr.pack({ t: 1, v: latin1Bytes("x") })),
+    EntryFormatError,
+  );
+  assert.throws(() => deserializeEntry(packr.pack({ t: 7, v: [] })), EntryFormatError);
+  assert.throws(() => deserializeEntry(packr.pack([1, 2])), EntryFormatError);
 });

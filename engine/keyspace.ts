@@ -34,9 +34,9 @@ export const DB_COUNT = 16;
 /** One numbered database. */
 export class Db {
   readonly index: number;
-  readonly data: Map<string, Entry> = new Map();
+  data: Map<string, Entry> = new Map();
   /** Absolute expiry times in ms for keys that have one. */
-  readonly expires: Map<string, number> = new Map();
+  expires: Map<string, number> = new Map();
   readonly #ks: Keyspace;
 
   constructor(index: number, ks: Keyspace) {
@@ -116,6 +116,14 @@ export class Db {
       }
       yield key;
     }
+  }
+
+  /** Takes over `other`'s keys (and leaves it empty): installs a dataset loaded aside. */
+  takeContents(other: Db): void {
+    this.data = other.data;
+    this.expires = other.expires;
+    other.data = new Map();
+    other.expires = new Map();
   }
 
   /** Drops every key. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { crc16, keySlotOfString, slotShard, SLOT_COUNT } from "./slot.ts";
+import { crc16, keySlotOfString, SLOT_COUNT, slotShard } from "./slot.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -28,7 +28,7 @@
  * - type 3, end (last): `{ keys, chunks }`
  *
  * The file is streamed chunk by chunk (never one giant buffer); its CRC-32C is computed on the way
- * and recorded in the manifest (`"crc32c:<8 hex>"`).
+ * and recorded in the manifest (8 lower-case hex digits).
  *
  * ## Point in time
  *
@@ -53,15 +53,8 @@
  * Everything is synchronous: it runs in the shard's worker thread.
  */
 import { fsyncDir, type Position } from "./binlog.ts";
-import { Crc32c } from "./crc32.ts";
-import {
-  decodeEntry,
-  encodeEntry,
-  latin1Bytes,
-  latin1String,
-  packr,
-  unpackr,
-} from "./entry_codec.ts";
+import { Crc32c, crc32c } from "./crc32.ts";
+import { EntryFormatError, MsgReader, MsgWriter, packr, unpackr } from "./entry_codec.ts";
 import { CorruptionError } from "./errors.ts";
 import { cloneEntry, type Entry, type Keyspace } from "./keyspace.ts";
 
@@ -71,7 +64,7 @@ export interface ShardFileInfo {
   name: string;
   /** Size in bytes. */
   size: number;
-  /** `"crc32c:<8 hex digits>"` of the whole file. */
+  /** CRC-32C of the whole file, 8 lower-case hex digits. */
   checksum: string;
   /** Number of keys in the file. */
   keys: number;
@@ -195,6 +188,7 @@ export class SnapshotCursor {
   #chunks = 0;
   #result: ShardFileInfo | undefined;
   #failed = false;
+  readonly #body = new MsgWriter(256 * 1024);
 
   /**
    * Starts a snapshot of `ks` as it is now, to `<tmpDir>/shard-<shard>.mpk`. `position` is the
@@ -280,8 +274,12 @@ export class SnapshotCursor {
     if (this.#failed || this.#fd === undefined) throw new Error("snapshot cursor aborted");
     try {
       for (let c = 0; c < chunks; c++) {
-        const items = this.#collect();
-        if (items.length > 0) this.#chunk(CHUNK_DATA, items);
+        const count = this.#collect();
+        if (count > 0) {
+          const head = new MsgWriter(8);
+          head.array(count);
+          this.#chunkOf(CHUNK_DATA, head.bytes(), this.#body.bytes());
+        }
         if (this.#db >= this.#keys.length) {
           this.#finish();
           return true;
@@ -294,11 +292,15 @@ export class SnapshotCursor {
     }
   }
 
-  /** The next chunk's items (empty only when every db is written). */
-  #collect(): unknown[] {
-    const items: unknown[] = [];
-    let bytes = 0;
-    while (items.length < this.#chunkKeys && bytes < this.#chunkBytes) {
+  /**
+   * Encodes the next chunk's items into #body (msgpack, without the array header); returns how
+   * many (0 only when every db is written).
+   */
+  #collect(): number {
+    const body = this.#body;
+    body.reset();
+    let count = 0;
+    while (count < this.#chunkKeys && body.pos < this.#chunkBytes) {
       const db = this.#db;
       const keys = this.#keys[db];
       if (keys === undefined) break;
@@ -329,12 +331,14 @@ export class SnapshotCursor {
         if (entry === undefined) continue; // removed by expiry meanwhile
         expireAt = frozen ? frozen.expires.get(key) : d.expires.get(key);
       }
-      const enc = encodeEntry(entry, expireAt);
-      items.push([db, latin1Bytes(key), enc]);
-      bytes += key.length + 16 + approxSize(enc.v);
+      body.array(3);
+      body.number(db);
+      body.latin1(key);
+      body.entry(entry, expireAt);
+      count++;
     }
-    this.#keysWritten += items.length;
-    return items;
+    this.#keysWritten += count;
+    return count;
   }
 
   #write(data: Uint8Array): void {
@@ -344,16 +348,21 @@ export class SnapshotCursor {
   }
 
   #chunk(type: number, value: unknown): void {
-    const payload = packr.pack(value);
-    if (payload.length > MAX_CHUNK) throw new RangeError("snapshot chunk too large");
-    const head = new Uint8Array(CHUNK_HEADER);
-    const dv = new DataView(head.buffer);
-    head[0] = type;
-    dv.setUint32(1, payload.length, true);
-    const crc = new Crc32c().update(head, 0, 5).update(payload).value;
-    dv.setUint32(5, crc, true);
-    this.#write(head);
-    this.#write(payload);
+    this.#chunkOf(type, new Uint8Array(0), packr.pack(value));
+  }
+
+  /** Writes a chunk whose payload is `a` then `b`, in one write. */
+  #chunkOf(type: number, a: Uint8Array, b: Uint8Array): void {
+    const len = a.length + b.length;
+    if (len > MAX_CHUNK) throw new RangeError("snapshot chunk too large");
+    const out = new Uint8Array(CHUNK_HEADER + len);
+    const dv = new DataView(out.buffer);
+    out[0] = type;
+    dv.setUint32(1, len, true);
+    out.set(a, CHUNK_HEADER);
+    out.set(b, CHUNK_HEADER + a.length);
+    dv.setUint32(5, crc32c(out, crc32c(out, 0, 0, 5), CHUNK_HEADER, out.length), true);
+    this.#write(out);
     this.#chunks++;
   }
 
@@ -365,7 +374,7 @@ export class SnapshotCursor {
     this.#result = {
       name: shardFileName(this.shard),
       size: this.#size,
-      checksum: `crc32c:${this.#crc.hex()}`,
+      checksum: this.#crc.hex(),
       keys: this.#keysWritten,
     };
   }
@@ -394,13 +403,6 @@ export class SnapshotCursor {
   }
 }
 
-function approxSize(v: Uint8Array | Uint8Array[]): number {
-  if (v instanceof Uint8Array) return v.length;
-  let n = 0;
-  for (const b of v) n += b.length + 2;
-  return n;
-}
-
 /**
  * Writes shard `shard`'s snapshot in one go (no writes can happen meanwhile) and returns its
  * manifest entry.
@@ -417,7 +419,7 @@ export function writeShardSnapshot(
   return cursor.result();
 }
 
-/** `"crc32c:<hex>"` of a file, streamed. */
+/** CRC-32C of a file as 8 hex digits, streamed. */
 export function fileChecksum(path: string): string {
   const f = Deno.openSync(path, { read: true });
   try {
@@ -428,7 +430,7 @@ export function fileChecksum(path: string): string {
       if (r === null || r === 0) break;
       crc.update(buf, 0, r);
     }
-    return `crc32c:${crc.hex()}`;
+    return crc.hex();
   } finally {
     f.close();
   }
@@ -451,6 +453,14 @@ function readExactly(f: Deno.FsFile, n: number): Uint8Array {
     got += r;
   }
   return got === n ? out : out.subarray(0, got);
+}
+
+function unpackOrUndefined(bytes: Uint8Array): unknown {
+  try {
+    return unpackr.unpack(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 function isPosition(v: unknown): v is Position {
@@ -510,17 +520,13 @@ export function loadShardSnapshot(
       if (len > MAX_CHUNK) throw new CorruptionError(path, offset, "bad chunk length");
       const payload = readExactly(f, len);
       if (payload.length < len) throw new CorruptionError(path, offset, "truncated chunk");
-      if (new Crc32c().update(ch, 0, 5).update(payload).value !== want) {
+      if (crc32c(payload, crc32c(ch, 0, 0, 5)) !== want) {
         throw new CorruptionError(path, offset, "chunk checksum mismatch");
       }
-      let value: unknown;
-      try {
-        value = unpackr.unpack(payload);
-      } catch (e) {
-        throw new CorruptionError(path, offset, `bad chunk: ${(e as Error).message}`);
-      }
       if (chunks === 0) {
-        const m = value as { shard?: unknown; position?: unknown; createdAt?: unknown };
+        const m = unpackOrUndefined(payload) as
+          | { shard?: unknown; position?: unknown; createdAt?: unknown }
+          | undefined;
         if (
           type !== CHUNK_META || typeof m !== "object" || m === null || m.shard !== shard ||
           !isPosition(m.position) || typeof m.createdAt !== "number"
@@ -529,29 +535,26 @@ export function loadShardSnapshot(
         }
         meta = { shard, position: m.position, createdAt: m.createdAt };
       } else if (type === CHUNK_DATA) {
-        if (!Array.isArray(value)) throw new CorruptionError(path, offset, "bad data chunk");
-        for (const item of value) {
-          if (!Array.isArray(item) || item.length !== 3) {
-            throw new CorruptionError(path, offset, "bad item");
+        try {
+          const r = new MsgReader(payload);
+          const n = r.array();
+          for (let i = 0; i < n; i++) {
+            if (r.array() !== 3) r.fail("bad item");
+            const d = ks.dbs[r.number()];
+            if (d === undefined) return r.fail("bad db");
+            const key = r.latin1();
+            const { entry, expireAt } = r.entry();
+            d.set(key, entry);
+            if (expireAt !== undefined) d.setExpireAt(key, expireAt);
+            keys++;
           }
-          const [db, key, enc] = item as [unknown, unknown, unknown];
-          if (typeof db !== "number" || ks.dbs[db] === undefined || !(key instanceof Uint8Array)) {
-            throw new CorruptionError(path, offset, "bad item");
-          }
-          let decoded: ReturnType<typeof decodeEntry>;
-          try {
-            decoded = decodeEntry(enc);
-          } catch (e) {
-            throw new CorruptionError(path, offset, (e as Error).message);
-          }
-          const d = ks.dbs[db]!;
-          const k = latin1String(key);
-          d.set(k, decoded.entry);
-          if (decoded.expireAt !== undefined) d.setExpireAt(k, decoded.expireAt);
-          keys++;
+          if (!r.done) r.fail("trailing bytes");
+        } catch (e) {
+          if (e instanceof EntryFormatError) throw new CorruptionError(path, offset, e.message);
+          throw e;
         }
       } else if (type === CHUNK_END) {
-        const end = value as { keys?: unknown };
+        const end = unpackOrUndefined(payload) as { keys?: unknown } | undefined;
         if (typeof end !== "object" || end === null || end.keys !== keys) {
           throw new CorruptionError(path, offset, "key count mismatch");
         }
@@ -598,7 +601,8 @@ function manifestProblem(v: unknown): string | undefined {
     if (
       typeof f !== "object" || f === null || typeof fi.name !== "string" ||
       !/^[A-Za-z0-9._-]+$/.test(fi.name) || !Number.isSafeInteger(fi.size) ||
-      typeof fi.checksum !== "string" || !Number.isSafeInteger(fi.keys)
+      typeof fi.checksum !== "string" || !/^[0-9a-f]{8}$/.test(fi.checksum) ||
+      !Number.isSafeInteger(fi.keys)
     ) return "bad file entry";
   }
   if (!Array.isArray(m.positions) || m.positions.length !== n) return "bad positions";

@@ -3,12 +3,11 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { ProtocolError } from "../engine/errors.ts";
-import { RequestReader } from "./resp_reader.ts";
+import { latin1ToBytes, RequestReader } from "./resp_reader.ts";
 import { Client } from "./client.ts";
 import type { Router } from "./router.ts";
 
 const log = getLogger(["tessera", "conn"]);
-const encoder = new TextEncoder();
 
 function fmtAddr(a: Deno.Addr): string {
   return a.transport === "tcp" ? `${a.hostname}:${a.port}` : String(a.transport);
@@ -52,9 +51,10 @@ export class Connection extends Client implements AsyncDisposable {
   async #readLoop(): Promise<void> {
     this.#router.clientOpened(this);
     try {
+      // The reader copies what it keeps once next() returns undefined, so one buffer serves.
+      const buf = new Uint8Array(64 * 1024);
       for (;;) {
         if (this.closing) break;
-        const buf = new Uint8Array(64 * 1024);
         let n: number | null;
         try {
           n = await this.conn.read(buf);
@@ -63,10 +63,12 @@ export class Connection extends Client implements AsyncDisposable {
         }
         if (n === null) break;
         if (this.closing) break;
+        this.reader.unauthenticated = !this.authenticated;
         this.reader.push(buf.subarray(0, n));
         try {
           for (let req = this.reader.next(); req !== undefined; req = this.reader.next()) {
             this.#router.handle(this, req);
+            this.reader.unauthenticated = !this.authenticated;
             if (this.closing) break;
           }
         } catch (e) {
@@ -77,7 +79,7 @@ export class Connection extends Client implements AsyncDisposable {
               message: e.message,
             });
             const slot = this.newSlot();
-            slot.data = encoder.encode(`-${e.toReplyLine()}\r\n`);
+            slot.data = latin1ToBytes(`-${e.toReplyLine()}\r\n`);
             this.kill(true);
             this.slotReady();
             break;

@@ -7,7 +7,7 @@ import {
   arityErrorLine,
   arityOk,
   type CommandDef,
-  keyPositions,
+  keyRefs,
   unknownCommandLine,
 } from "../engine/command.ts";
 import { COMMANDS } from "../engine/commands.ts";
@@ -16,7 +16,13 @@ import { keySlot } from "../engine/slot.ts";
 import type { ReplyValue } from "../engine/reply.ts";
 import type { KeyDump } from "../workers/protocol.ts";
 import type { ReplySlot, ShardPool } from "../workers/shard_pool.ts";
-import { bytesToLatin1, lowerAscii, type ParsedRequest, ReplyReader } from "./resp_reader.ts";
+import {
+  bytesToLatin1,
+  latin1ToBytes,
+  lowerAscii,
+  type ParsedRequest,
+  ReplyReader,
+} from "./resp_reader.ts";
 import { encodeCommand, RespWriter } from "./resp_writer.ts";
 import type { Client } from "./client.ts";
 import type { ServerConfig } from "./config.ts";
@@ -24,8 +30,6 @@ import { infoSections, MAIN_COMMANDS, type MainCommand } from "./server_commands
 import type { ShardStats } from "../workers/protocol.ts";
 
 type Route = { main: MainCommand; def?: undefined } | { main?: undefined; def: CommandDef };
-
-const encoder = new TextEncoder();
 
 /** Server-wide counters for INFO stats. */
 export interface RouterStats {
@@ -89,6 +93,11 @@ export class Router {
     return this.#routes;
   }
 
+  /** Adds a main-thread command (modules such as persistence and replication bring their own). */
+  addCommand(cmd: MainCommand): void {
+    this.#routes.set(cmd.name, { main: cmd });
+  }
+
   /** Tells interested modules that settings changed. */
   configChanged(): void {
     for (const l of this.configListeners) l(this.config);
@@ -139,7 +148,7 @@ export class Router {
 
   /** Fills `slot` with an error line (without `-`). */
   replyError(slot: ReplySlot, line: string): void {
-    slot.data = encoder.encode(`-${line.replace(/[\r\n]/g, " ")}\r\n`);
+    slot.data = latin1ToBytes(`-${line.replace(/[\r\n]/g, " ")}\r\n`);
     slot.owner.slotReady();
   }
 
@@ -271,9 +280,9 @@ export class Router {
     this.stats.crossShardCommands++;
     const db = c.db;
     const proto = c.proto;
-    const keys = keyDbs(def, args, db);
+    const keys = keyRefs(def, args, db);
     const pool = this.pool;
-    const owner = (k: string) => pool.slotToShard[keySlot(latin1Bytes(k))]!;
+    const owner = (k: string) => pool.slotToShard[keySlot(latin1ToBytes(k))]!;
     const home = owner(keys[0]![1]);
     const isWrite = def.flags.includes("write");
     void this.gated(async () => {
@@ -326,25 +335,4 @@ export class Router {
       }
     });
   }
-}
-
-/** The (db, key) pairs of a command; COPY ... DB n puts the destination in db n. */
-function keyDbs(def: CommandDef, args: string[], db: number): Array<[number, string]> {
-  const pos = keyPositions(def, args);
-  const out: Array<[number, string]> = pos.map((p) => [db, args[p]!]);
-  if (def.name === "copy") {
-    for (let i = 3; i + 1 < args.length; i++) {
-      if (args[i]!.toLowerCase() === "db") {
-        const n = Number(args[i + 1]);
-        if (Number.isInteger(n) && n >= 0 && n < 16 && out[1]) out[1] = [n, out[1][1]];
-      }
-    }
-  }
-  return out;
-}
-
-function latin1Bytes(s: string): Uint8Array {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
-  return b;
 }

@@ -2,9 +2,10 @@
  * The TCP server: starts the shard pool, accepts connections and owns their lifetime.
  */
 import { getLogger } from "@logtape/logtape";
-import { ShardPool } from "../workers/shard_pool.ts";
+import type { ShardPool } from "../workers/shard_pool.ts";
 import { Connection } from "./connection.ts";
-import { Router } from "./router.ts";
+import type { Router } from "./router.ts";
+import { TesseraNode } from "./node.ts";
 import { defaultConfig, type ServerConfig } from "./config.ts";
 import { VERSION } from "./version.ts";
 
@@ -18,8 +19,7 @@ export type ServerOptions = Partial<ServerConfig> & {
 
 export class TesseraServer implements AsyncDisposable {
   readonly config: ServerConfig;
-  readonly pool: ShardPool;
-  readonly router: Router;
+  readonly node: TesseraNode;
   readonly listener: Deno.TcpListener;
   readonly #conns = new Set<Connection>();
   #acceptLoop: Promise<void>;
@@ -28,11 +28,10 @@ export class TesseraServer implements AsyncDisposable {
   readonly closed: Promise<void>;
   #resolveClosed!: () => void;
 
-  private constructor(config: ServerConfig, pool: ShardPool, listener: Deno.TcpListener) {
+  private constructor(config: ServerConfig, node: TesseraNode, listener: Deno.TcpListener) {
     this.config = config;
-    this.pool = pool;
+    this.node = node;
     this.listener = listener;
-    this.router = new Router(pool, config);
     this.router.port = listener.addr.port;
     this.router.onShutdown = () => void this.close();
     this.closed = new Promise((r) => this.#resolveClosed = r);
@@ -42,23 +41,15 @@ export class TesseraServer implements AsyncDisposable {
   /** Starts a server; resolves once the shards have loaded and the port is listening. */
   static async start(options: ServerOptions = {}): Promise<TesseraServer> {
     const config = { ...defaultConfig(), ...options } as ServerConfig;
-    const pool = await ShardPool.start({
-      shards: config.shards,
-      dir: options.inMemory ? undefined : config.dir,
-      appendfsync: config.appendfsync,
-      binlogFileSize: config["binlog-file-size"],
-      hz: config.hz,
-      ignoreCorruption: config["ignore-corruption"] === "yes",
-      onWarning: (shard, message) => log.warn("shard {shard}: {message}", { shard, message }),
-    });
+    const node = await TesseraNode.start(config, options.inMemory ? undefined : config.dir);
     let listener: Deno.TcpListener;
     try {
       listener = Deno.listen({ hostname: config.bind, port: config.port });
     } catch (e) {
-      await pool.close();
+      await node.close();
       throw e;
     }
-    const server = new TesseraServer(config, pool, listener);
+    const server = new TesseraServer(config, node, listener);
     log.info("Tessera {version} listening on {addr}:{port} with {shards} shards, pid {pid}", {
       version: VERSION,
       addr: config.bind,
@@ -67,6 +58,16 @@ export class TesseraServer implements AsyncDisposable {
       pid: Deno.pid,
     });
     return server;
+  }
+
+  /** The shard workers. */
+  get pool(): ShardPool {
+    return this.node.pool;
+  }
+
+  /** The command router. */
+  get router(): Router {
+    return this.node.router;
   }
 
   /** The port actually bound (useful with port 0). */
@@ -103,7 +104,7 @@ export class TesseraServer implements AsyncDisposable {
       }
       await this.#acceptLoop;
       await Promise.allSettled([...this.#conns].map((c) => c[Symbol.asyncDispose]()));
-      await this.pool.close();
+      await this.node.close();
       this.#resolveClosed();
     })();
     return this.#closing;

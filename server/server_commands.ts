@@ -537,46 +537,51 @@ def(
   }),
 );
 
-def("scan", -2, ["readonly"], async(async (r, c, args) => {
-  // The cursor carries the shard in its low part: cursor = local * shards + shard. Shards are
-  // visited in order; a reply gathers shards until COUNT keys were found, so a small database
-  // comes back whole with cursor 0, as from Redis.
-  const cur = parseScanCursor(args[1]!);
-  if (cur === undefined) throw new CommandError("invalid cursor");
-  const n = BigInt(r.pool.count);
-  let shard = Number(cur % n);
-  let local = cur / n;
-  const rest = args.slice(2);
-  let count = 10;
-  for (let i = 0; i + 1 < rest.length; i += 2) {
-    if (rest[i]!.toLowerCase() === "count") count = Number(rest[i + 1]) || 10;
-  }
-  const keys: string[] = [];
-  let cursor = 0n;
-  for (;;) {
-    const reply = decodeReply(await r.onShard(shard, c.db, 2, ["SCAN", String(local), ...rest]));
-    if (reply instanceof Error) throw new CommandError(reply.message.replace(/^ERR /, ""));
-    const [next, found] = reply as [string, string[]];
-    for (const k of found) keys.push(k);
-    local = BigInt(next);
-    if (local !== 0n) {
-      cursor = local * n + BigInt(shard);
-      break;
+def(
+  "scan",
+  -2,
+  ["readonly"],
+  async(async (r, c, args) => {
+    // The cursor carries the shard in its low part: cursor = local * shards + shard. Shards are
+    // visited in order; a reply gathers shards until COUNT keys were found, so a small database
+    // comes back whole with cursor 0, as from Redis.
+    const cur = parseScanCursor(args[1]!);
+    if (cur === undefined) throw new CommandError("invalid cursor");
+    const n = BigInt(r.pool.count);
+    let shard = Number(cur % n);
+    let local = cur / n;
+    const rest = args.slice(2);
+    let count = 10;
+    for (let i = 0; i + 1 < rest.length; i += 2) {
+      if (rest[i]!.toLowerCase() === "count") count = Number(rest[i + 1]) || 10;
     }
-    shard++;
-    if (shard >= r.pool.count) break;
-    if (keys.length >= count) {
-      cursor = BigInt(shard);
-      break;
+    const keys: string[] = [];
+    let cursor = 0n;
+    for (;;) {
+      const reply = decodeReply(await r.onShard(shard, c.db, 2, ["SCAN", String(local), ...rest]));
+      if (reply instanceof Error) throw new CommandError(reply.message.replace(/^ERR /, ""));
+      const [next, found] = reply as [string, string[]];
+      for (const k of found) keys.push(k);
+      local = BigInt(next);
+      if (local !== 0n) {
+        cursor = local * n + BigInt(shard);
+        break;
+      }
+      shard++;
+      if (shard >= r.pool.count) break;
+      if (keys.length >= count) {
+        cursor = BigInt(shard);
+        break;
+      }
     }
-  }
-  return (w) => {
-    w.array(2);
-    w.bulk(String(cursor));
-    w.array(keys.length);
-    for (const k of keys) w.bulk(k);
-  };
-}));
+    return (w) => {
+      w.array(2);
+      w.bulk(String(cursor));
+      w.array(keys.length);
+      for (const k of keys) w.bulk(k);
+    };
+  }),
+);
 
 /** A SCAN cursor as Redis reads it (strtoul: optional sign, "" is 0, negatives wrap). */
 function parseScanCursor(s: string): bigint | undefined {

@@ -36,7 +36,9 @@ Deno.test({
         const problems: string[] = [];
         for (const [label, target] of targets) {
           for (const seq of sequences) {
-            for (const p of await runDifferential(seq, clientTarget(rc), target)) problems.push(`[${label}] ${p}`);
+            for (const p of await runDifferential(seq, clientTarget(rc), target)) {
+              problems.push(`[${label}] ${p}`);
+            }
           }
         }
         assert.deepEqual(problems, []);
@@ -56,7 +58,9 @@ Deno.test({
     const problems: string[] = [];
     for (let seed = 1; seed <= 20; seed++) {
       const seq = { name: `seed ${seed}`, steps: randomSteps(seed, 400) };
-      problems.push(...(await runDifferential(seq, clientTarget(rc), clientTarget(tc))).slice(0, 3));
+      problems.push(
+        ...(await runDifferential(seq, clientTarget(rc), clientTarget(tc))).slice(0, 3),
+      );
     }
     assert.deepEqual(problems, []);
   },

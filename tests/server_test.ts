@@ -63,7 +63,9 @@ Deno.test("a multi-shard write is never seen half applied", async () => {
   const keys = ["a", "b", "c", "d", "e", "f"];
   let stop = false;
   const writes = (async () => {
-    for (let i = 1; i <= 200; i++) await writer.call("MSET", ...keys.flatMap((k) => [k, String(i)]));
+    for (let i = 1; i <= 200; i++) {
+      await writer.call("MSET", ...keys.flatMap((k) => [k, String(i)]));
+    }
     stop = true;
   })();
   let reads = 0;
@@ -231,6 +233,9 @@ Deno.test("CONFIG GET/SET and unknown settings", async () => {
   assert.deepEqual(await c.call("CONFIG", "GET", "appendfsync"), ["appendfsync", "always"]);
   assert.deepEqual(await c.call("CONFIG", "GET", "no-such-thing"), []);
   const bad = await c.call("CONFIG", "SET", "no-such-thing", "1") as ReplyError;
-  assert.equal(bad.message, "ERR Unknown option or number of arguments for CONFIG SET - 'no-such-thing'");
+  assert.equal(
+    bad.message,
+    "ERR Unknown option or number of arguments for CONFIG SET - 'no-such-thing'",
+  );
   assert.ok(typeof await c.call("COMMAND", "COUNT") === "number");
 });

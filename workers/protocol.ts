@@ -9,6 +9,9 @@
 /** Frame header: db (u8), proto (u8), flags (u16), payload length (u32 LE). */
 export const FRAME_HEADER = 8;
 
+import type { Position } from "../engine/binlog.ts";
+import type { ShardFileInfo } from "../engine/snapshot.ts";
+
 /** Per-shard settings sent at start. */
 export interface ShardConfig {
   shard: number;
@@ -21,6 +24,11 @@ export interface ShardConfig {
   ignoreCorruption?: boolean;
   /** Active expiry runs this many times per second (Redis' hz). */
   hz: number;
+  /**
+   * Start the binlog afresh at this position (a replica's full sync was installed just before a
+   * crash: the snapshot is in place, the old log belongs to another history).
+   */
+  resetBinlogTo?: Position;
 }
 
 /** A key and the database it lives in, plus its dumped form (null: the key does not exist). */
@@ -43,6 +51,19 @@ export type ToShard =
   | { t: "restore"; items: KeyDump[] }
   | { t: "stats" }
   | { t: "config"; appendfsync?: ShardConfig["appendfsync"] }
+  /** Start a point-in-time snapshot of this shard into `tmpDir` (written in the background). */
+  | { t: "snapshot-begin"; tmpDir: string }
+  /** How the running snapshot is doing. */
+  | { t: "snapshot-status" }
+  /** Records shipped by a master: verify, apply, append at the same positions. */
+  | { t: "apply"; prev: Position; at: Position; records: Uint8Array }
+  /** Load a received snapshot file aside (the live data stays until install-commit). */
+  | { t: "install-prepare"; path: string; checksum: string }
+  /** Swap the prepared data in and restart the binlog at `position`. */
+  | { t: "install-commit"; position: Position }
+  | { t: "install-abort" }
+  /** Order-independent digest of each database (replication checks). */
+  | { t: "digest" }
   | { t: "close" };
 
 /** Per-database counters for INFO keyspace. */
@@ -57,6 +78,20 @@ export interface ShardStats {
   dirty: number;
   commands: number;
   expiredKeys: number;
+  /** Binlog position after the last record (undefined without persistence). */
+  position?: Position;
+  /** Position known durable on disk. */
+  syncedPosition?: Position;
+  /** Binlog files present, oldest first. */
+  binlogFiles?: number[];
+  /** A snapshot being written by this shard. */
+  snapshotInProgress: boolean;
+}
+
+/** A shard's part of a snapshot, once written. */
+export interface ShardSnapshotPart {
+  file: ShardFileInfo;
+  position: Position;
 }
 
 export type FromShard =
@@ -67,4 +102,12 @@ export type FromShard =
   | { t: "crossed"; reply: Uint8Array; writeback: KeyDump[] }
   | { t: "restored" }
   | { t: "stats"; stats: ShardStats }
+  | { t: "snapshot-started"; position: Position }
+  | { t: "snapshot-status"; state: "running" | "idle" }
+  | { t: "snapshot-status"; state: "done"; part: ShardSnapshotPart }
+  | { t: "snapshot-status"; state: "failed"; message: string }
+  | { t: "applied"; position: Position; applied: number }
+  | { t: "apply-failed"; position: Position; applied: number; message: string }
+  | { t: "digest"; dbs: string[] }
+  | { t: "error"; message: string }
   | { t: "ok" };

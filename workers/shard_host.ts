@@ -1,12 +1,16 @@
 /**
  * Everything a shard worker does, as a plain class: it owns a {@link Keyspace}, executes command
- * batches, serves cross-shard exports/imports and reports stats. `shard_worker.ts` binds it to the
- * worker's message port; tests can drive it directly.
+ * batches, keeps the binlog, writes snapshots, applies records shipped by a master and serves
+ * cross-shard exports/imports. `shard_worker.ts` binds it to the worker's message port; tests can
+ * drive it directly.
  */
-import { Executor } from "../engine/command.ts";
+import { type BinlogWriter, decodeRecord, splitRecords } from "../engine/binlog.ts";
+import { type CommandDef, Executor, keyRefs } from "../engine/command.ts";
 import { COMMANDS } from "../engine/commands.ts";
 import { Keyspace } from "../engine/keyspace.ts";
 import { dumpKey, restoreKey } from "../engine/entry_codec.ts";
+import { loadShardSnapshot, SnapshotCursor } from "../engine/snapshot.ts";
+import { datasetDigest } from "../engine/digest.ts";
 import { bytesToLatin1 } from "../server/resp_reader.ts";
 import { RespWriter } from "../server/resp_writer.ts";
 import {
@@ -18,47 +22,67 @@ import {
   type ToShard,
 } from "./protocol.ts";
 
-/** Receives every write effect of the shard, in order (the binlog). */
-export interface EffectLog {
-  append(db: number, args: string[]): void;
-  /** Called once after a batch, before its replies are sent (fsync policy `always`). */
-  commit(): void;
-  close(): void;
-}
-
 /** Options for {@link ShardHost}. */
 export interface ShardHostOptions {
   clock?: () => number;
-  log?: EffectLog;
 }
+
+type SnapshotState =
+  | { state: "idle" }
+  | { state: "running"; cursor: SnapshotCursor }
+  | { state: "done"; part: Extract<FromShard, { t: "snapshot-status"; state: "done" }>["part"] }
+  | { state: "failed"; message: string };
 
 export class ShardHost {
   readonly ks: Keyspace;
   readonly exec: Executor;
   readonly config: ShardConfig;
-  #log: EffectLog | undefined;
+  #binlog: BinlogWriter | undefined;
   #writer = new RespWriter(2);
   #suppress = false;
   #commands = 0;
   #expired = 0;
+  #snapshot: SnapshotState = { state: "idle" };
+  #prepared: Keyspace | undefined;
 
   constructor(config: ShardConfig, options: ShardHostOptions = {}) {
     this.config = config;
     this.ks = new Keyspace({ clock: options.clock });
-    this.#log = options.log;
     this.exec = new Executor(this.ks, COMMANDS, (db, args) => {
-      if (!this.#suppress) this.#log?.append(db, args);
+      if (!this.#suppress) this.#binlog?.append(db, args, this.ks.now());
     });
     this.ks.onExpired = (db, key) => {
       this.#expired++;
       // Replicas and replay must see the expiry as a deletion at this point of the stream.
-      this.#log?.append(db, ["DEL", key]);
+      if (!this.#suppress) this.#binlog?.append(db, ["DEL", key], this.ks.now());
     };
   }
 
-  /** Sets or replaces the effect log (after recovery has replayed the old one). */
-  setLog(log: EffectLog | undefined): void {
-    this.#log = log;
+  /** The shard's binlog, once persistence is open. */
+  get binlog(): BinlogWriter | undefined {
+    return this.#binlog;
+  }
+
+  /** Attaches the binlog (after recovery has replayed it). */
+  setBinlog(writer: BinlogWriter | undefined): void {
+    this.#binlog = writer;
+  }
+
+  /** Applies a record's commands without logging them again (replay, replication). */
+  applyOps(ops: ReadonlyArray<{ db: number; args: string[] }>): void {
+    const sink = new RespWriter(2);
+    this.#suppress = true;
+    try {
+      for (const op of ops) this.exec.execute(op.db, op.args, sink);
+    } finally {
+      this.#suppress = false;
+    }
+    sink.take();
+  }
+
+  /** Applies the fsync policy after a batch, before its replies go out. */
+  commit(): void {
+    this.#binlog?.commit(this.ks.now());
   }
 
   /** Handles one message and returns its answer plus the buffers to transfer. */
@@ -69,19 +93,34 @@ export class ShardHost {
         return [r, [r.buf.buffer as ArrayBuffer, r.ends.buffer as ArrayBuffer]];
       }
       case "export":
-        return [{ t: "exported", dumps: msg.keys.map(([db, key]) => [db, key, dumpKey(this.ks.db(db), key)]) }, []];
-      case "cross": {
-        const r = this.runCross(msg);
-        return [r, []];
-      }
+        return [{
+          t: "exported",
+          dumps: msg.keys.map(([db, key]) => [db, key, dumpKey(this.ks.db(db), key)]),
+        }, []];
+      case "cross":
+        return [this.runCross(msg), []];
       case "restore":
         this.restore(msg.items);
-        this.#log?.commit();
+        this.commit();
         return [{ t: "restored" }, []];
       case "stats":
         return [{ t: "stats", stats: this.stats() }, []];
-      case "config":
+      case "snapshot-begin":
+        return [this.beginSnapshot(msg.tmpDir), []];
+      case "snapshot-status":
+        return [this.snapshotStatus(), []];
+      case "apply":
+        return [this.applyShipped(msg), []];
+      case "install-prepare":
+        return [this.prepareInstall(msg.path, msg.checksum), []];
+      case "install-commit":
+        return [this.commitInstall(msg.position), []];
+      case "install-abort":
+        this.#prepared = undefined;
         return [{ t: "ok" }, []];
+      case "digest":
+        return [{ t: "digest", dbs: this.ks.dbs.map((db) => datasetDigest(db)) }, []];
+      case "config":
       case "init":
       case "close":
         return [{ t: "ok" }, []];
@@ -92,8 +131,9 @@ export class ShardHost {
   runBatch(buf: Uint8Array): { t: "replies"; buf: Uint8Array; ends: Uint32Array } {
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const w = this.#writer;
-    const ends: number[] = [];
+    const ends = new Uint32Array(countFrames(buf, view));
     let off = 0;
+    let i = 0;
     while (off + FRAME_HEADER <= buf.length) {
       const db = buf[off]!;
       const proto = buf[off + 1] === 3 ? 3 : 2;
@@ -102,10 +142,11 @@ export class ShardHost {
       off += FRAME_HEADER + len;
       w.proto = proto;
       this.#execute(db, args, w);
-      ends.push(w.length);
+      ends[i++] = w.length;
     }
-    this.#log?.commit();
-    return { t: "replies", buf: w.take(), ends: Uint32Array.from(ends) };
+    // Group commit: one fsync (policy "always") covers the whole batch, before any reply leaves.
+    this.commit();
+    return { t: "replies", buf: w.take(), ends };
   }
 
   #execute(db: number, args: string[], w: RespWriter): void {
@@ -116,7 +157,9 @@ export class ShardHost {
     } catch (e) {
       // A bug in a handler must not take the shard down: answer an error and keep serving.
       w.truncate(mark);
-      w.error(`ERR internal error in '${args[0] ?? ""}': ${e instanceof Error ? e.message : String(e)}`);
+      w.error(
+        `ERR internal error in '${args[0] ?? ""}': ${e instanceof Error ? e.message : String(e)}`,
+      );
       console.error(e);
     }
   }
@@ -124,15 +167,13 @@ export class ShardHost {
   /**
    * Runs a command whose keys live on several shards: the foreign keys are imported, the command
    * runs here, and their final state is handed back for their owners (under the router's gate,
-   * so nobody sees the intermediate state).
+   * so nobody sees the intermediate state). The binlog gets the final state of this shard's
+   * keys; the owners log theirs when they restore them.
    */
-  runCross(msg: Extract<ToShard, { t: "cross" }>): { t: "crossed"; reply: Uint8Array; writeback: KeyDump[] } {
-    for (const [db, key, dump] of msg.imports) {
-      const d = this.ks.db(db);
-      d.data.delete(key);
-      d.expires.delete(key);
-      if (dump !== null) restoreKey(d, key, dump);
-    }
+  runCross(
+    msg: Extract<ToShard, { t: "cross" }>,
+  ): { t: "crossed"; reply: Uint8Array; writeback: KeyDump[] } {
+    for (const [db, key, dump] of msg.imports) this.#install(db, key, dump);
     const w = this.#writer;
     w.proto = msg.proto;
     this.#suppress = true;
@@ -151,7 +192,7 @@ export class ShardHost {
     }
     if (msg.write) {
       for (const [db, key] of msg.local) this.#logKeyState(db, key, dumpKey(this.ks.db(db), key));
-      this.#log?.commit();
+      this.commit();
     }
     return { t: "crossed", reply, writeback: msg.write ? writeback : [] };
   }
@@ -159,17 +200,159 @@ export class ShardHost {
   /** Installs keys handed back after a cross-shard command, logging their new state. */
   restore(items: KeyDump[]): void {
     for (const [db, key, dump] of items) {
-      const d = this.ks.db(db);
-      d.data.delete(key);
-      d.expires.delete(key);
-      if (dump !== null) restoreKey(d, key, dump);
+      this.#install(db, key, dump);
       this.#logKeyState(db, key, dump);
     }
   }
 
+  #install(db: number, key: string, dump: Uint8Array | null): void {
+    if (this.#snapshot.state === "running") this.#snapshot.cursor.beforeWrite(db, key);
+    const d = this.ks.db(db);
+    d.data.delete(key);
+    d.expires.delete(key);
+    if (dump !== null) restoreKey(d, key, dump);
+  }
+
   #logKeyState(db: number, key: string, dump: Uint8Array | null): void {
     this.exec.dirty++;
-    this.#log?.append(db, dump === null ? ["DEL", key] : ["__restore", key, bytesToLatin1(dump)]);
+    this.#binlog?.append(
+      db,
+      dump === null ? ["DEL", key] : ["__restore", key, bytesToLatin1(dump)],
+      this.ks.now(),
+    );
+  }
+
+  // ---- snapshots ----
+
+  /**
+   * Starts a snapshot of this shard as it is now, paired with the binlog position of this same
+   * instant. The file is written a few chunks at a time between batches; a write to a key not
+   * yet written saves its old value first (copy on write), so commands never wait for the dump.
+   */
+  beginSnapshot(tmpDir: string): FromShard {
+    if (this.#snapshot.state === "running") {
+      return { t: "error", message: "a snapshot is already in progress" };
+    }
+    const binlog = this.#binlog;
+    if (binlog === undefined) return { t: "error", message: "persistence is off" };
+    // The snapshot must never be ahead of the durable log (recovery replays from its position).
+    binlog.fsync(this.ks.now());
+    const position = binlog.position;
+    let cursor: SnapshotCursor;
+    try {
+      cursor = new SnapshotCursor(tmpDir, this.config.shard, this.ks, position);
+    } catch (e) {
+      return { t: "error", message: e instanceof Error ? e.message : String(e) };
+    }
+    this.#snapshot = { state: "running", cursor };
+    this.exec.beforeWrite = (def, db, args) => this.#beforeWrite(cursor, def, db, args);
+    const step = () => {
+      if (this.#snapshot.state !== "running" || this.#snapshot.cursor !== cursor) return;
+      try {
+        if (cursor.step(4)) {
+          this.exec.beforeWrite = undefined;
+          this.#snapshot = { state: "done", part: { file: cursor.result(), position } };
+          return;
+        }
+      } catch (e) {
+        this.exec.beforeWrite = undefined;
+        this.#snapshot = { state: "failed", message: e instanceof Error ? e.message : String(e) };
+        return;
+      }
+      setTimeout(step, 0);
+    };
+    setTimeout(step, 0);
+    return { t: "snapshot-started", position };
+  }
+
+  #beforeWrite(cursor: SnapshotCursor, def: CommandDef, db: number, args: string[]): void {
+    if (def.name === "flushall") {
+      for (let i = 0; i < this.ks.dbs.length; i++) cursor.beforeFlush(i);
+    } else if (def.name === "flushdb") {
+      cursor.beforeFlush(db);
+    } else {
+      for (const [d, k] of keyRefs(def, args, db)) cursor.beforeWrite(d, k);
+    }
+  }
+
+  /** Reports the running snapshot; a finished one is reported once, then the shard is idle. */
+  snapshotStatus(): FromShard {
+    const s = this.#snapshot;
+    switch (s.state) {
+      case "idle":
+        return { t: "snapshot-status", state: "idle" };
+      case "running":
+        return { t: "snapshot-status", state: "running" };
+      case "done":
+        this.#snapshot = { state: "idle" };
+        return { t: "snapshot-status", state: "done", part: s.part };
+      case "failed":
+        this.#snapshot = { state: "idle" };
+        return { t: "snapshot-status", state: "failed", message: s.message };
+    }
+  }
+
+  // ---- replication (replica side) ----
+
+  /**
+   * Applies records shipped by the master. They are verified (framing, CRC, position continuity)
+   * and appended to this shard's binlog at the master's positions before anything is applied: a
+   * damaged or out-of-place batch is refused whole and the link resumes from our position.
+   */
+  applyShipped(msg: Extract<ToShard, { t: "apply" }>): FromShard {
+    const binlog = this.#binlog;
+    if (binlog === undefined) {
+      return {
+        t: "apply-failed",
+        position: { file: 0, offset: 0 },
+        applied: 0,
+        message: "persistence is off",
+      };
+    }
+    let entries;
+    try {
+      entries = splitRecords(msg.records, "<shipped records>").map((raw) =>
+        decodeRecord(raw, "<shipped record>")
+      );
+      binlog.appendRaw(msg.records, msg.at, msg.prev);
+    } catch (e) {
+      return {
+        t: "apply-failed",
+        position: binlog.position,
+        applied: 0,
+        message: e instanceof Error ? e.message : String(e),
+      };
+    }
+    for (const entry of entries) this.applyOps(entry.ops);
+    this.exec.dirty += entries.length;
+    this.commit();
+    return { t: "applied", position: binlog.position, applied: entries.length };
+  }
+
+  /** Loads a received snapshot file into a keyspace kept aside (checksum verified). */
+  prepareInstall(path: string, checksum: string): FromShard {
+    const ks = new Keyspace({ clock: this.ks.now });
+    try {
+      loadShardSnapshot(path, ks, checksum);
+    } catch (e) {
+      return { t: "error", message: e instanceof Error ? e.message : String(e) };
+    }
+    this.#prepared = ks;
+    return { t: "ok" };
+  }
+
+  /** Swaps the prepared dataset in and restarts the binlog at the snapshot's position. */
+  commitInstall(position: { file: number; offset: number }): FromShard {
+    const ks = this.#prepared;
+    if (ks === undefined) return { t: "error", message: "nothing prepared" };
+    this.#prepared = undefined;
+    if (this.#snapshot.state === "running") this.#snapshot.cursor.abort();
+    this.#snapshot = { state: "idle" };
+    this.exec.beforeWrite = undefined;
+    for (let i = 0; i < this.ks.dbs.length; i++) this.ks.db(i).takeContents(ks.db(i));
+    this.#binlog?.resetTo(position);
+    this.#binlog?.fsync(this.ks.now());
+    return { t: "ok" };
   }
 
   /** Removes expired keys, a bounded amount per call (called hz times per second). */
@@ -181,26 +364,42 @@ export class ShardHost {
         if (db.activeExpire(20) < 5) break;
       }
     }
-    this.#log?.commit();
+    this.commit();
   }
 
-  /** Flushes and closes the effect log. */
+  /** Flushes and closes the binlog. */
   close(): void {
-    this.#log?.close();
-    this.#log = undefined;
+    if (this.#snapshot.state === "running") this.#snapshot.cursor.abort();
+    this.#snapshot = { state: "idle" };
+    this.#binlog?.close();
+    this.#binlog = undefined;
   }
 
   stats(): ShardStats {
+    const b = this.#binlog;
     return {
       shard: this.config.shard,
       dbs: this.ks.dbs.map((db) => ({ keys: db.size, expires: db.expires.size })),
       dirty: this.exec.dirty,
       commands: this.#commands,
       expiredKeys: this.#expired,
+      position: b?.position,
+      syncedPosition: b?.syncedPosition,
+      binlogFiles: b?.files(),
+      snapshotInProgress: this.#snapshot.state === "running",
     };
   }
 }
 
+function countFrames(buf: Uint8Array, view: DataView): number {
+  let n = 0;
+  for (
+    let off = 0;
+    off + FRAME_HEADER <= buf.length;
+    off += FRAME_HEADER + view.getUint32(off + 4, true)
+  ) n++;
+  return n;
+}
 
 /**
  * Parses one multibulk command already validated by the main thread into latin1 strings.

@@ -19,7 +19,11 @@ self.onmessage = (e: MessageEvent<ToShard>) => {
     try {
       host = new ShardHost(msg.config);
       const warnings = openShardPersistence(host, msg.config);
-      expireTimer = setInterval(() => host!.activeExpire(), Math.max(1, Math.floor(1000 / msg.config.hz)));
+      expireTimer = setInterval(
+        () => host!.activeExpire(),
+        Math.max(1, Math.floor(1000 / msg.config.hz)),
+      );
+      // activeExpire also commits, which gives "everysec" its once-a-second fsync when idle.
       send({ t: "ready", keys: host.ks.size, warnings });
     } catch (err) {
       send({ t: "fatal", message: err instanceof Error ? err.message : String(err) });

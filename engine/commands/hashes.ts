@@ -237,7 +237,12 @@ function distinctIndexes(size: number, count: number, random: () => number): num
   return idx;
 }
 
-function writePairsFlat(out: ReplySink, fields: string[], h: Map<string, string>, withValues: boolean) {
+function writePairsFlat(
+  out: ReplySink,
+  fields: string[],
+  h: Map<string, string>,
+  withValues: boolean,
+) {
   if (withValues && out.proto === 2) out.array(fields.length * 2);
   else out.array(fields.length);
   for (const f of fields) {
@@ -429,8 +434,10 @@ export const hashCommands: CommandDef[] = [
         if (v === undefined) throw new CommandError("hash value is not an integer");
         value = v;
       }
-      if ((incr < 0n && value < 0n && incr < LLONG_MIN - value) ||
-        (incr > 0n && value > 0n && incr > LLONG_MAX - value)) {
+      if (
+        (incr < 0n && value < 0n && incr < LLONG_MIN - value) ||
+        (incr > 0n && value > 0n && incr > LLONG_MAX - value)
+      ) {
         throw new CommandError("increment or decrement would overflow");
       }
       value += incr;

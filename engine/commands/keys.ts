@@ -152,7 +152,12 @@ export function memoryUsage(key: string, e: Entry, samples: number): number {
         size += alloc(lp);
       } else {
         size += DICT + dictSlots(h.size) +
-          sampled(h, h.size, samples, ([f, v]) => DICT_ENTRY + sdsSize(f.length) + sdsSize(v.length));
+          sampled(
+            h,
+            h.size,
+            samples,
+            ([f, v]) => DICT_ENTRY + sdsSize(f.length) + sdsSize(v.length),
+          );
       }
       break;
     }

@@ -53,7 +53,11 @@ export interface Target {
 }
 
 /** Runs `seq` on both targets (after FLUSHALL) and returns the mismatches as readable lines. */
-export async function runDifferential(seq: Sequence, expected: Target, actual: Target): Promise<string[]> {
+export async function runDifferential(
+  seq: Sequence,
+  expected: Target,
+  actual: Target,
+): Promise<string[]> {
   const problems: string[] = [];
   await expected.call(["FLUSHALL"]);
   await actual.call(["FLUSHALL"]);
@@ -64,7 +68,9 @@ export async function runDifferential(seq: Sequence, expected: Target, actual: T
     const want = await expected.call(cmd);
     const got = await actual.call(cmd);
     if (!agree(want, got, compare)) {
-      problems.push(`${seq.name} step ${i} ${JSON.stringify(cmd)}: redis ${show(want)} / tessera ${show(got)}`);
+      problems.push(
+        `${seq.name} step ${i} ${JSON.stringify(cmd)}: redis ${show(want)} / tessera ${show(got)}`,
+      );
     }
   }
   return problems;

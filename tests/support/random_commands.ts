@@ -23,7 +23,18 @@ export function randomSteps(seed: number, n: number): Step[] {
   const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
   const keys = ["k0", "k1", "k2", "k3", "k4", "{t}a", "{t}b", "bin\x00\xff"];
   const key = () => pick(keys);
-  const val = () => pick(["", "v", "10", "-3", "3.5", "hello world", "\x00\x01\xfe", "99999999999", "x".repeat(int(0, 40))]);
+  const val = () =>
+    pick([
+      "",
+      "v",
+      "10",
+      "-3",
+      "3.5",
+      "hello world",
+      "\x00\x01\xfe",
+      "99999999999",
+      "x".repeat(int(0, 40)),
+    ]);
   const field = () => pick(["f0", "f1", "f2", "f3"]);
   const member = () => pick(["a", "b", "c", "d", "e", "1", "2"]);
   const score = () => pick(["0", "1", "-1", "2.5", "10", "+inf", "-inf", "1e3"]);

@@ -13,7 +13,11 @@ export function freePort(): number {
 /** True when a command is on PATH. */
 export function hasCommand(name: string): boolean {
   try {
-    const out = new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "null", stderr: "null" })
+    const out = new Deno.Command("sh", {
+      args: ["-c", `command -v ${name}`],
+      stdout: "null",
+      stderr: "null",
+    })
       .outputSync();
     return out.success;
   } catch {
@@ -21,7 +25,11 @@ export function hasCommand(name: string): boolean {
   }
 }
 
-async function waitForPort(port: number, child: Deno.ChildProcess, timeoutMs = 10_000): Promise<void> {
+async function waitForPort(
+  port: number,
+  child: Deno.ChildProcess,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -55,7 +63,19 @@ export class RedisProcess implements AsyncDisposable {
     const port = freePort();
     const dir = await Deno.makeTempDir({ prefix: "tessera-redis-" });
     const child = new Deno.Command("redis-server", {
-      args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...extra],
+      args: [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir,
+        ...extra,
+      ],
       stdout: "null",
       stderr: "null",
     }).spawn();
