@@ -30,6 +30,10 @@ export interface ReplicaEntry {
   link: ReplicaLink | undefined;
   /** Positions a full sync of this replica will continue from (pinned in the binlog). */
   pinned: Position[] | undefined;
+  /** The snapshot a full sync of this replica copies (kept from pruning meanwhile). */
+  snapshotId?: string;
+  /** The id of the client connection that registered it. */
+  clientId?: number;
 }
 
 export class ReplicaRegistry {

@@ -42,6 +42,11 @@ export abstract class Client implements SlotOwner {
     return slot;
   }
 
+  /** Reply bytes queued but not yet written out. */
+  get backlog(): number {
+    return 0;
+  }
+
   /** Number of requests whose replies are not delivered yet. */
   get pending(): number {
     return this.#queue.length - this.#head;

@@ -41,6 +41,12 @@ export class Connection extends Client implements AsyncDisposable {
     this.done = this.#readLoop();
   }
 
+  override get backlog(): number {
+    let n = 0;
+    for (const c of this.#out) n += c.length;
+    return n;
+  }
+
   get addr(): string {
     return this.#addr;
   }

@@ -7,6 +7,10 @@ import { ShardPool } from "../workers/shard_pool.ts";
 import { Router } from "./router.ts";
 import { Persistence } from "./persistence.ts";
 import type { ServerConfig } from "./config.ts";
+import type { Position } from "../engine/binlog.ts";
+import { listSnapshots } from "../engine/snapshot.ts";
+import { type CoordinatorOptions, ReplicationCoordinator } from "../replication/coordinator.ts";
+import { installMarkerPath } from "../replication/replica_link.ts";
 
 const log = getLogger(["tessera", "node"]);
 
@@ -15,17 +19,35 @@ export class TesseraNode implements AsyncDisposable {
   readonly pool: ShardPool;
   readonly router: Router;
   readonly persistence: Persistence;
+  readonly replication: ReplicationCoordinator;
   #closing: Promise<void> | undefined;
 
-  private constructor(config: ServerConfig, pool: ShardPool, dir: string | undefined) {
+  private constructor(
+    config: ServerConfig,
+    pool: ShardPool,
+    dir: string | undefined,
+    port: number,
+    options: CoordinatorOptions,
+  ) {
     this.config = config;
     this.pool = pool;
     this.router = new Router(pool, config);
+    this.router.port = port;
     this.persistence = new Persistence(this.router, dir);
+    this.replication = new ReplicationCoordinator(this.router, this.persistence, dir, options);
   }
 
-  /** Starts the shards (loading `dir` when given) and wires the node together. */
-  static async start(config: ServerConfig, dir: string | undefined): Promise<TesseraNode> {
+  /**
+   * Starts the shards (loading `dir` when given) and wires the node together. `port` is the
+   * address replicas announce; `replication` tunes retries (tests).
+   */
+  static async start(
+    config: ServerConfig,
+    dir: string | undefined,
+    port = 0,
+    replication: CoordinatorOptions = {},
+  ): Promise<TesseraNode> {
+    const reset = dir === undefined ? undefined : pendingInstall(dir);
     const pool = await ShardPool.start({
       shards: config.shards,
       dir,
@@ -33,14 +55,23 @@ export class TesseraNode implements AsyncDisposable {
       binlogFileSize: config["binlog-file-size"],
       hz: config.hz,
       ignoreCorruption: config["ignore-corruption"] === "yes",
+      resetBinlogTo: reset,
       onWarning: (shard, message) => log.warn("shard {shard}: {message}", { shard, message }),
     });
-    return new TesseraNode(config, pool, dir);
+    if (dir !== undefined) {
+      try {
+        Deno.removeSync(installMarkerPath(dir));
+      } catch {
+        // no install was pending
+      }
+    }
+    return new TesseraNode(config, pool, dir, port, replication);
   }
 
   /** Stops background work, then the shards (flushing their binlogs). */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      await this.replication.close();
       await this.persistence.close();
       await this.pool.close();
     })();
@@ -50,4 +81,24 @@ export class TesseraNode implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/**
+ * A replica's full sync that crashed between committing the received snapshot and restarting the
+ * binlogs: if the snapshot is in place, the binlogs must restart at its positions (the old log
+ * is another history); if not, the install never happened and the marker is dropped.
+ */
+function pendingInstall(dir: string): Position[] | undefined {
+  let marker: { snapshotId: string; positions: Position[] };
+  try {
+    marker = JSON.parse(Deno.readTextFileSync(installMarkerPath(dir)));
+  } catch {
+    return undefined;
+  }
+  const snap = listSnapshots(dir).find((s) => s.id === marker.snapshotId);
+  if (snap === undefined) return undefined;
+  log.warn("finishing the install of snapshot {id} received from the master", {
+    id: marker.snapshotId,
+  });
+  return marker.positions;
 }

@@ -29,7 +29,9 @@ import type { ServerConfig } from "./config.ts";
 import { infoSections, MAIN_COMMANDS, type MainCommand } from "./server_commands.ts";
 import type { ShardStats } from "../workers/protocol.ts";
 
-type Route = { main: MainCommand; def?: undefined } | { main?: undefined; def: CommandDef };
+type Route =
+  | { main: MainCommand; def?: undefined; write: boolean }
+  | { main?: undefined; def: CommandDef; write: boolean };
 
 /** Server-wide counters for INFO stats. */
 export interface RouterStats {
@@ -73,6 +75,12 @@ export class Router {
   port = 0;
   /** Extra INFO sections (persistence, replication) provided by other modules. */
   readonly infoProviders: Map<string, () => string[] | Promise<string[]>> = new Map();
+  /** Extra lines for INFO stats (replication counters). */
+  readonly statsProviders: Array<() => string[]> = [];
+  /** Refuses writes (a read-only replica): returns the error line, or undefined to allow. */
+  writeGuard: ((c: Client) => string | undefined) | undefined;
+  /** Told when a client goes away. */
+  readonly closeListeners: Array<(c: Client) => void> = [];
   /** Called after CONFIG SET changed settings. */
   readonly configListeners: Array<(config: ServerConfig) => void> = [];
   readonly #routes = new Map<string, Route>();
@@ -84,8 +92,14 @@ export class Router {
   constructor(pool: ShardPool, config: ServerConfig) {
     this.pool = pool;
     this.config = config;
-    for (const [name, def] of COMMANDS) if (!name.startsWith("__")) this.#routes.set(name, { def });
-    for (const [name, main] of MAIN_COMMANDS) this.#routes.set(name, { main });
+    for (const [name, def] of COMMANDS) {
+      if (!name.startsWith("__")) {
+        this.#routes.set(name, { def, write: def.flags.includes("write") });
+      }
+    }
+    for (const [name, main] of MAIN_COMMANDS) {
+      this.#routes.set(name, { main, write: main.flags.includes("write") });
+    }
   }
 
   /** Every command a client may call, for COMMAND. */
@@ -95,7 +109,7 @@ export class Router {
 
   /** Adds a main-thread command (modules such as persistence and replication bring their own). */
   addCommand(cmd: MainCommand): void {
-    this.#routes.set(cmd.name, { main: cmd });
+    this.#routes.set(cmd.name, { main: cmd, write: cmd.flags.includes("write") });
   }
 
   /** Tells interested modules that settings changed. */
@@ -121,6 +135,7 @@ export class Router {
 
   clientClosed(c: Client): void {
     this.clients.delete(c.id);
+    for (const l of this.closeListeners) l(c);
   }
 
   /** A writer in the client's protocol, for replies built on the main thread. */
@@ -188,6 +203,10 @@ export class Router {
       return this.replyError(slot, "NOAUTH Authentication required.");
     }
     c.lastCommand = name;
+    if (route.write && this.writeGuard !== undefined) {
+      const refused = this.writeGuard(c);
+      if (refused !== undefined) return this.replyError(slot, refused);
+    }
     if (route.main !== undefined) {
       const m = route.main;
       if (!arityOk(m, argv.length)) return this.replyError(slot, arityErrorLine(m.name));

@@ -6,6 +6,7 @@ import type { ShardPool } from "../workers/shard_pool.ts";
 import { Connection } from "./connection.ts";
 import type { Router } from "./router.ts";
 import { TesseraNode } from "./node.ts";
+import type { CoordinatorOptions } from "../replication/coordinator.ts";
 import { defaultConfig, type ServerConfig } from "./config.ts";
 import { VERSION } from "./version.ts";
 
@@ -15,6 +16,8 @@ const log = getLogger(["tessera", "server"]);
 export type ServerOptions = Partial<ServerConfig> & {
   /** Keep the data in memory only (no binlog, no snapshots). */
   inMemory?: boolean;
+  /** Replication tuning (tests: faster retries). */
+  replication?: CoordinatorOptions;
 };
 
 export class TesseraServer implements AsyncDisposable {
@@ -40,13 +43,20 @@ export class TesseraServer implements AsyncDisposable {
 
   /** Starts a server; resolves once the shards have loaded and the port is listening. */
   static async start(options: ServerOptions = {}): Promise<TesseraServer> {
-    const config = { ...defaultConfig(), ...options } as ServerConfig;
-    const node = await TesseraNode.start(config, options.inMemory ? undefined : config.dir);
-    let listener: Deno.TcpListener;
+    const { inMemory, replication, ...settings } = options;
+    const config = { ...defaultConfig(), ...settings } as ServerConfig;
+    // Listen first: the node's replication announces the port, and a busy port fails fast.
+    const listener = Deno.listen({ hostname: config.bind, port: config.port });
+    let node: TesseraNode;
     try {
-      listener = Deno.listen({ hostname: config.bind, port: config.port });
+      node = await TesseraNode.start(
+        config,
+        inMemory ? undefined : config.dir,
+        listener.addr.port,
+        replication,
+      );
     } catch (e) {
-      await node.close();
+      listener.close();
       throw e;
     }
     const server = new TesseraServer(config, node, listener);

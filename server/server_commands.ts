@@ -688,6 +688,7 @@ export function infoSections(
           `expired_keys:${expired}`,
           `cross_shard_commands:${r.stats.crossShardCommands}`,
         );
+        for (const p of r.statsProviders) lines.push(...p());
         break;
       }
       case "cpu":

@@ -8,6 +8,7 @@
  */
 import { FRAME_HEADER, type FromShard, type ShardConfig, type ToShard } from "./protocol.ts";
 import { slotTable } from "../engine/slot.ts";
+import type { Position } from "../engine/binlog.ts";
 
 /** Whoever owns reply slots is told when one is filled. */
 export interface SlotOwner {
@@ -32,6 +33,8 @@ export interface ShardPoolOptions {
   binlogFileSize?: number;
   hz?: number;
   ignoreCorruption?: boolean;
+  /** Per shard: restart the binlog at this position (finishing an interrupted install). */
+  resetBinlogTo?: Position[];
   /** Called with warnings the shards reported while loading. */
   onWarning?: (shard: number, message: string) => void;
 }
@@ -106,6 +109,7 @@ export class ShardPool implements AsyncDisposable {
         binlogFileSize: options.binlogFileSize ?? 100 * 1024 * 1024,
         ignoreCorruption: options.ignoreCorruption,
         hz: options.hz ?? 10,
+        resetBinlogTo: options.resetBinlogTo?.[i],
       };
       ready.push(
         new Promise<void>((resolve, reject) => {
