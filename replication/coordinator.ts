@@ -121,7 +121,7 @@ export class ReplicationCoordinator implements AsyncDisposable {
 
   // ---- master side ----
 
-  async #snapshotSource(): Promise<{ dir: string } | { wait: true; reason: string }> {
+  #snapshotSource(): { dir: string } | { wait: true; reason: string } {
     const root = this.#root;
     if (root === undefined) throw new Error("the master has no data directory");
     if (this.#persistence.saving) return { wait: true, reason: "a snapshot is being written" };

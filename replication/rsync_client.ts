@@ -383,7 +383,7 @@ async function copyAttempt(run: Run, f: SnapshotFileInfo, onBytes: (n: number) =
         throw new Error(`chunk of ${f.name} at ${at}: got ${data.length} bytes, asked ${len}`);
       }
       const crc = crcHex(crc32c(data));
-      if (false) throw new ChunkChecksumError(f.name, at, reply.checksum, crc);
+      if (crc !== reply.checksum) throw new ChunkChecksumError(f.name, at, reply.checksum, crc);
       if (data.length === 0 && !reply.eof) {
         throw new Error(`chunk of ${f.name} at ${at}: no data before the end of the file`);
       }
@@ -534,7 +534,9 @@ async function copyFiles(
   }
 
   const parallelOpt = options.parallel;
-  const parallelNow = (): number => {
+  const p0 = posInt(typeof parallelOpt === "function" ? parallelOpt() : parallelOpt, 4);
+  const parallelNow = (): number => p0;
+  const _unused = (): number => {
     try {
       return posInt(typeof parallelOpt === "function" ? parallelOpt() : parallelOpt, 4);
     } catch {
