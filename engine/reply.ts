@@ -64,16 +64,55 @@ export interface ReplySink {
 }
 
 /**
- * Formats a double the way Redis 7 does in replies (shortest round-trip form, `inf`/`-inf`).
+ * Formats a double the way Redis 7.0 does in replies (addReplyDouble): C's `%.17g` (17
+ * significant digits, trailing zeros dropped, exponent form below 1e-4 and from 1e17), with
+ * `inf`/`-inf`/`nan`. E.g. 1.5 → "1.5", 0.1 → "0.10000000000000001", 3 → "3", 1e20 → "1e+20",
+ * 1e-7 → "9.9999999999999995e-08", -0 → "-0".
  */
 export function formatDouble(d: number): string {
+  if (Number.isInteger(d) && d < 1e17 && d > -1e17) {
+    return d === 0 && 1 / d < 0 ? "-0" : String(d);
+  }
   if (d === Infinity) return "inf";
   if (d === -Infinity) return "-inf";
   if (Number.isNaN(d)) return "nan";
-  if (Number.isInteger(d) && Math.abs(d) < 1e17) return d.toFixed(0) === "-0" ? "-0" : String(d);
-  const s = String(d);
-  // JS writes 1e+21 / 1.5e-7 like %.17g would; keep as is.
-  return s;
+  const neg = d < 0;
+  const a = neg ? -d : d;
+  // 17 significant digits, correctly rounded; JS breaks exact ties away from zero where printf
+  // rounds half to even, so fix the (rare) exact ties up.
+  const e = a.toExponential(16);
+  const ei = e.indexOf("e");
+  let digits = e[0]! + e.slice(2, ei);
+  let exp = Number(e.slice(ei + 1));
+  const wide = a.toExponential(17);
+  if (wide.charCodeAt(wide.indexOf("e") - 1) === 53 /* 5 */) {
+    const exact = a.toExponential(100);
+    const xi = exact.indexOf("e");
+    if (/^0*$/.test(exact.slice(19, xi))) {
+      // Exactly halfway: round the 17 digits half to even.
+      const truncated = exact[0]! + exact.slice(2, 18);
+      if ((truncated.charCodeAt(16) - 48) % 2 === 0) {
+        digits = truncated;
+        exp = Number(exact.slice(xi + 1));
+      }
+    }
+  }
+  let end = digits.length;
+  while (end > 1 && digits.charCodeAt(end - 1) === 48) end--;
+  digits = digits.slice(0, end);
+  let s: string;
+  if (exp < -4 || exp >= 17) {
+    const ax = exp < 0 ? -exp : exp;
+    s = digits[0]! + (digits.length > 1 ? "." + digits.slice(1) : "") + (exp < 0 ? "e-" : "e+") +
+      (ax < 10 ? "0" + ax : String(ax));
+  } else if (exp >= 0) {
+    s = digits.length <= exp + 1
+      ? digits + "0".repeat(exp + 1 - digits.length)
+      : digits.slice(0, exp + 1) + "." + digits.slice(exp + 1);
+  } else {
+    s = "0." + "0".repeat(-exp - 1) + digits;
+  }
+  return neg ? "-" + s : s;
 }
 
 interface Frame {

@@ -534,9 +534,7 @@ async function copyFiles(
   }
 
   const parallelOpt = options.parallel;
-  const p0 = posInt(typeof parallelOpt === "function" ? parallelOpt() : parallelOpt, 4);
-  const parallelNow = (): number => p0;
-  const _unused = (): number => {
+  const parallelNow = (): number => {
     try {
       return posInt(typeof parallelOpt === "function" ? parallelOpt() : parallelOpt, 4);
     } catch {

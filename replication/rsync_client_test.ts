@@ -209,6 +209,20 @@ Deno.test("full sync: happy path copies every file verified, `parallel` at once"
     const t = new TestTransport(new RsyncServer({ source: snap.dir }));
     const time = new FakeTime();
     const progress: FullSyncProgress[] = [];
+    // Hold the first requests until 3 are in flight, so overlap does not depend on timing (a
+    // safety timer opens the gate if fewer ever arrive; the assertion below then fails).
+    let open = false;
+    const waiters: Array<() => void> = [];
+    const openGate = () => {
+      open = true;
+      for (const w of waiters.splice(0)) w();
+    };
+    const safety = setTimeout(openGate, 2000);
+    t.beforeChunk = () => {
+      if (open) return;
+      if (t.inFlight.size >= 3) return openGate();
+      return new Promise<void>((r) => waiters.push(r));
+    };
     const dest = `${root}/replica/staging`;
     const r = expectOk(
       await fullSyncFiles(
@@ -216,6 +230,7 @@ Deno.test("full sync: happy path copies every file verified, `parallel` at once"
         options(time, dest, { parallel: 3, onProgress: (p) => progress.push(p) }),
       ),
     );
+    clearTimeout(safety);
     assert.equal(r.snapshotId, "snap-1");
     assert.equal(r.metaAttempts, 1);
     assert.deepEqual(r.meta.positions, { binlog: [1, 2] });
@@ -482,11 +497,11 @@ Deno.test("full sync: snapshot changed mid-copy → stage snapshot-changed, work
     let dir = a.dir;
     const server = new RsyncServer({ source: () => ({ dir }) });
     const t = new TestTransport(server);
-    t.beforeChunk = async (_call, n) => {
+    t.beforeChunk = (_call, n) => {
       if (n === 6) {
-        // The master replaces its snapshot: the old one disappears.
+        // The master replaces its snapshot: the old one disappears (every later request fails).
         dir = b.dir;
-        await Deno.remove(a.dir, { recursive: true });
+        Deno.removeSync(a.dir, { recursive: true });
       }
     };
     const time = new FakeTime();
@@ -757,10 +772,10 @@ Deno.test("full sync: lowering `parallel` mid-sync drains down to the new limit"
     const snap = await makeSnapshot(root, "snap-1", Array.from({ length: 8 }, () => 200_000));
     let parallel = 4;
     const t = new TestTransport(new RsyncServer({ source: snap.dir }));
-    const seen: number[] = [];
+    const seen: string[][] = [];
     let changedAt = -1;
     const onProgress = (p: FullSyncProgress) => {
-      seen.push(p.current.length);
+      seen.push(p.current);
       if (changedAt < 0 && seen.length >= 6 && p.current.length === 4) {
         parallel = 1;
         changedAt = seen.length;
@@ -775,9 +790,13 @@ Deno.test("full sync: lowering `parallel` mid-sync drains down to the new limit"
     );
     assert.ok(changedAt > 0, "never saw 4 copies at once");
     const after = seen.slice(changedAt);
-    const drained = after.findIndex((c) => c <= 1);
+    const drained = after.findIndex((c) => c.length <= 1);
     assert.ok(drained >= 0);
-    assert.ok(after.slice(drained).every((c) => c <= 1), `after drain: ${after.slice(drained)}`);
+    const rest = after.slice(drained);
+    assert.ok(rest.every((c) => c.length <= 1), `after drain: ${rest.map((c) => c.length)}`);
+    // The files left after the drain were copied one by one (not just the last one alone).
+    const alone = new Set(rest.flat());
+    assert.ok(alone.size >= 3, `files copied alone after the drain: ${[...alone]}`);
     await assertCopied(dest, snap);
   });
 });

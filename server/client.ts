@@ -22,6 +22,29 @@ export abstract class Client implements SlotOwner {
   closing = false;
   /** Kind shown in CLIENT LIST flags (N normal, S replica, M master). */
   flags = "N";
+  /**
+   * Set while the client is in a mode that allows only some commands (RESP2 pub/sub): returns
+   * the error line for a refused command name, undefined to allow it.
+   */
+  restricted: ((name: string) => string | undefined) | undefined;
+  /** Commands queued by MULTI, undefined outside a transaction. */
+  multi: Array<{ argv: Uint8Array[]; raw: Uint8Array }> | undefined;
+  /** A command failed while queueing: EXEC answers EXECABORT. */
+  multiError = false;
+  /** Watched "db\0key" → fingerprint at WATCH time. */
+  readonly watched: Map<string, string> = new Map();
+  /** A watched key was written: EXEC fails. */
+  watchDirty = false;
+  /** Set while EXEC runs this client's queued commands (blocking commands don't block). */
+  inExec = false;
+  /** Requests held while the client is blocked (BLPOP...), replayed when it is served. */
+  paused: Array<{ client: Client; args: Uint8Array[]; raw: Uint8Array }> | undefined;
+  /** Pushes an out-of-band message (pub/sub) after the replies already queued. */
+  push(bytes: Uint8Array): void {
+    const slot = this.newSlot();
+    slot.data = bytes;
+    this.slotReady();
+  }
   #queue: ReplySlot[] = [];
   #head = 0;
   #drainScheduled = false;

@@ -6,6 +6,8 @@ import { getLogger } from "@logtape/logtape";
 import { ShardPool } from "../workers/shard_pool.ts";
 import { Router } from "./router.ts";
 import { Persistence } from "./persistence.ts";
+import { Blocking } from "./blocking.ts";
+import { PubSub } from "./pubsub.ts";
 import type { ServerConfig } from "./config.ts";
 import type { Position } from "../engine/binlog.ts";
 import { listSnapshots } from "../engine/snapshot.ts";
@@ -33,8 +35,10 @@ export class TesseraNode implements AsyncDisposable {
     this.pool = pool;
     this.router = new Router(pool, config);
     this.router.port = port;
+    new PubSub(this.router);
     this.persistence = new Persistence(this.router, dir);
     this.replication = new ReplicationCoordinator(this.router, this.persistence, dir, options);
+    new Blocking(this.router);
   }
 
   /**

@@ -41,6 +41,22 @@ export interface RouterStats {
   crossShardCommands: number;
 }
 
+/** Commands that are not queued inside MULTI. */
+const TX_CONTROL = new Set(["exec", "discard", "multi", "watch", "quit", "reset"]);
+const QUEUED = new TextEncoder().encode("+QUEUED\r\n");
+
+function groupWatched(c: Client): Map<number, Array<[string, string]>> {
+  const out = new Map<number, Array<[string, string]>>();
+  for (const [id, print] of c.watched) {
+    const cut = id.indexOf("\0");
+    const db = Number(id.slice(0, cut));
+    let list = out.get(db);
+    if (!list) out.set(db, list = []);
+    list.push([id.slice(cut + 1), print]);
+  }
+  return out;
+}
+
 /** Decodes one RESP reply held in `bytes`. */
 export function decodeReply(bytes: Uint8Array): ReplyValue {
   const r = new ReplyReader();
@@ -50,7 +66,8 @@ export function decodeReply(bytes: Uint8Array): ReplyValue {
   return v.value;
 }
 
-interface Deferred {
+/** A request held back (gate, paused client) with its bytes copied. */
+export interface Deferred {
   client: Client;
   args: Uint8Array[];
   raw: Uint8Array;
@@ -79,13 +96,21 @@ export class Router {
   readonly statsProviders: Array<() => string[]> = [];
   /** Refuses writes (a read-only replica): returns the error line, or undefined to allow. */
   writeGuard: ((c: Client) => string | undefined) | undefined;
+  /** Blocked clients (set by the blocking module). */
+  blocking:
+    | { readonly blockedClients: number; unblock(c: Client, withError: boolean): boolean }
+    | undefined;
+  /** Told of every write dispatched, with the (db, key) pairs it touches. */
+  readonly writeListeners: Array<(c: Client, name: string, refs: Array<[number, string]>) => void> =
+    [];
   /** Told when a client goes away. */
   readonly closeListeners: Array<(c: Client) => void> = [];
   /** Called after CONFIG SET changed settings. */
   readonly configListeners: Array<(config: ServerConfig) => void> = [];
   readonly #routes = new Map<string, Route>();
   #gated = false;
-  #deferred: Deferred[] = [];
+  #gates = 0;
+  #deferred: Array<Deferred | (() => void)> = [];
   readonly #writer2 = new RespWriter(2);
   readonly #writer3 = new RespWriter(3);
 
@@ -135,6 +160,7 @@ export class Router {
 
   clientClosed(c: Client): void {
     this.clients.delete(c.id);
+    this.unwatch(c);
     for (const l of this.closeListeners) l(c);
   }
 
@@ -176,48 +202,82 @@ export class Router {
    * its queue in order and the main thread is the only sender, that keeps every shard consistent.
    */
   handle(c: Client, req: ParsedRequest): void {
-    if (this.#gated) {
-      this.#deferred.push({
-        client: c,
-        args: req.args.map((a) => a.slice()),
-        raw: req.raw.slice(),
-      });
+    if (this.#pauseUntil !== 0 && c.paused === undefined && this.#pausedFor(c, req.args)) {
+      this.pause(c);
+    }
+    if (this.#gated || c.paused !== undefined) {
+      const d = { client: c, args: req.args.map((a) => a.slice()), raw: req.raw.slice() };
+      if (c.paused !== undefined) c.paused.push(d);
+      else this.#deferred.push(d);
       return;
     }
     this.#dispatch(c, req.args, req.raw);
   }
 
   #dispatch(c: Client, argv: Uint8Array[], raw: Uint8Array): void {
+    this.#dispatchInto(c, argv, raw, c.newSlot(), false);
+  }
+
+  /**
+   * Routes one command whose reply goes to `slot`. `inExec`: the command runs from EXEC's queue
+   * (so it is not queued again).
+   */
+  #dispatchInto(
+    c: Client,
+    argv: Uint8Array[],
+    raw: Uint8Array,
+    slot: ReplySlot,
+    inExec: boolean,
+  ): void {
     this.stats.commands++;
     const nameBytes = argv[0]!;
     const name = lowerAscii(nameBytes);
     const route = this.#routes.get(name);
-    const slot = c.newSlot();
     c.lastCommandAt = Date.now();
-    if (route === undefined) {
+    const queueing = !inExec && c.multi !== undefined && !TX_CONTROL.has(name);
+    const reject = (line: string) => {
       this.stats.rejectedCalls++;
-      return this.replyError(slot, unknownCommandLine(argv.map(bytesToLatin1)));
-    }
+      // An error while queueing dooms the transaction (EXEC answers EXECABORT).
+      if (queueing) c.multiError = true;
+      this.replyError(slot, line);
+    };
+    if (route === undefined) return reject(unknownCommandLine(argv.map(bytesToLatin1)));
     if (!c.authenticated && !(route.main?.noAuth ?? false)) {
-      this.stats.rejectedCalls++;
-      return this.replyError(slot, "NOAUTH Authentication required.");
+      return reject("NOAUTH Authentication required.");
     }
     c.lastCommand = name;
+    if (c.restricted !== undefined) {
+      const refused = c.restricted(name);
+      if (refused !== undefined) return reject(refused);
+    }
+    const spec = route.main ?? route.def;
+    if (!arityOk(spec, argv.length)) return reject(arityErrorLine(spec.name));
     if (route.write && this.writeGuard !== undefined) {
       const refused = this.writeGuard(c);
-      if (refused !== undefined) return this.replyError(slot, refused);
+      if (refused !== undefined) return reject(refused);
     }
-    if (route.main !== undefined) {
-      const m = route.main;
-      if (!arityOk(m, argv.length)) return this.replyError(slot, arityErrorLine(m.name));
-      m.run(this, c, argv.map(bytesToLatin1), slot);
+    if (queueing) {
+      c.multi!.push({ argv: argv.map((a) => a.slice()), raw: raw.slice() });
+      slot.data = QUEUED;
+      slot.owner.slotReady();
       return;
     }
-    const def = route.def;
-    if (!arityOk(def, argv.length)) {
-      this.stats.rejectedCalls++;
-      return this.replyError(slot, arityErrorLine(def.name));
+    if (route.main !== undefined) route.main.run(this, c, argv.map(bytesToLatin1), slot);
+    else this.#routeEngine(c, route.def, argv, raw, slot);
+    // After routing, so whatever the listeners send (blocked clients retrying) runs after it.
+    if (route.write && (this.#watchers.size !== 0 || this.writeListeners.length !== 0)) {
+      this.#afterWrite(c, spec.name, route.def, argv);
     }
+  }
+
+  /** Sends an engine command to the shard owning its keys, or runs it across shards. */
+  #routeEngine(
+    c: Client,
+    def: CommandDef,
+    argv: Uint8Array[],
+    raw: Uint8Array,
+    slot: ReplySlot,
+  ): void {
     const pool = this.pool;
     let shard = 0;
     if (def.keys === undefined) {
@@ -241,6 +301,221 @@ export class Router {
       }
     }
     pool.enqueue(shard, c.db, c.proto, raw, slot);
+  }
+
+  /**
+   * Runs an engine command (internal `__` commands included) for `c` and resolves with its
+   * reply bytes: blocking commands use it for their non-blocking attempts.
+   */
+  execInternal(c: Client, args: string[]): Promise<Uint8Array> {
+    const def = COMMANDS.get(args[0]!.toLowerCase());
+    if (def === undefined) return Promise.reject(new Error(`no command ${args[0]}`));
+    const argv = args.map(latin1ToBytes);
+    const p = new Promise<Uint8Array>((resolve) => {
+      const slot: ReplySlot = { data: undefined, owner: { slotReady: () => resolve(slot.data!) } };
+      this.#routeEngine(c, def, argv, encodeCommand(args), slot);
+    });
+    if (
+      def.flags.includes("write") && (this.#watchers.size !== 0 || this.writeListeners.length !== 0)
+    ) {
+      this.#afterWrite(c, def.name, def, argv);
+    }
+    return p;
+  }
+
+  /** Runs `fn` now, or once no multi-shard command or EXEC holds the gate. */
+  whenOpen(fn: () => void): void {
+    if (this.#gated) this.#deferred.push(fn);
+    else fn();
+  }
+
+  /** A write was dispatched: tell watchers (WATCH) and listeners (blocked clients). */
+  #afterWrite(c: Client, name: string, def: CommandDef | undefined, argv: Uint8Array[]): void {
+    if (this.#watchers.size !== 0) this.#touchWatched(c, name, def, argv);
+    if (this.writeListeners.length === 0) return;
+    const refs = def === undefined ? [] : keyRefs(def, argv.map(bytesToLatin1), c.db);
+    for (const l of this.writeListeners) l(c, name, refs);
+  }
+
+  // ---- CLIENT PAUSE ----
+
+  #pauseUntil = 0;
+  #pauseWritesOnly = false;
+  #pauseTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #pausedClients = new Set<Client>();
+
+  /** CLIENT PAUSE: holds every client's commands (or only writes) for `ms`. */
+  pauseClients(ms: number, writesOnly: boolean): void {
+    this.#pauseUntil = Math.max(this.#pauseUntil, Date.now() + ms);
+    this.#pauseWritesOnly = writesOnly;
+    clearTimeout(this.#pauseTimer);
+    this.#pauseTimer = setTimeout(
+      () => this.unpauseClients(),
+      Math.max(0, this.#pauseUntil - Date.now()),
+    );
+  }
+
+  /** CLIENT UNPAUSE (or the pause timing out): replays what was held. */
+  unpauseClients(): void {
+    clearTimeout(this.#pauseTimer);
+    this.#pauseTimer = undefined;
+    this.#pauseUntil = 0;
+    const held = [...this.#pausedClients];
+    this.#pausedClients.clear();
+    for (const c of held) this.resume(c);
+  }
+
+  #pausedFor(c: Client, argv: Uint8Array[]): boolean {
+    if (Date.now() >= this.#pauseUntil) return false;
+    const name = lowerAscii(argv[0]!);
+    // The pausing client's own control commands go through.
+    if (name === "client") return false;
+    if (this.#pauseWritesOnly && !(this.#routes.get(name)?.write ?? false)) return false;
+    this.#pausedClients.add(c);
+    return true;
+  }
+
+  /** Holds `c`'s further requests (a blocked client) until {@link resume}. */
+  pause(c: Client): void {
+    c.paused ??= [];
+  }
+
+  /** Replays what `c` sent while it was paused, in order. */
+  resume(c: Client): void {
+    const queued = c.paused;
+    c.paused = undefined;
+    if (queued === undefined) return;
+    for (let i = 0; i < queued.length; i++) {
+      const d = queued[i]!;
+      const again = c.paused as Deferred[] | undefined;
+      if (again !== undefined) {
+        // Paused again (another blocking command): keep the rest for later.
+        again.push(...queued.slice(i));
+        return;
+      }
+      if (this.#gated) this.#deferred.push(d);
+      else this.#dispatch(d.client, d.args, d.raw);
+    }
+  }
+
+  // ---- transactions ----
+
+  /** Clients watching each "db\0key". */
+  readonly #watchers = new Map<string, Set<Client>>();
+
+  /** A write to watched keys makes their watchers' EXEC fail. */
+  #touchWatched(c: Client, name: string, def: CommandDef | undefined, argv: Uint8Array[]): void {
+    if (name === "flushall" || name === "flushdb") {
+      for (const [id, set] of this.#watchers) {
+        if (name === "flushdb" && !id.startsWith(`${c.db}\0`)) continue;
+        for (const w of set) w.watchDirty = true;
+      }
+      return;
+    }
+    if (def === undefined) return;
+    for (const [db, key] of keyRefs(def, argv.map(bytesToLatin1), c.db)) {
+      const set = this.#watchers.get(`${db}\0${key}`);
+      if (set) { for (const w of set) w.watchDirty = true; }
+    }
+  }
+
+  /** WATCH: remembers the keys and a fingerprint of their current state. */
+  async watch(c: Client, keys: string[]): Promise<void> {
+    const fresh = keys.filter((k) => !c.watched.has(`${c.db}\0${k}`));
+    const prints = await this.#fingerprints(c.db, fresh);
+    for (const [i, key] of fresh.entries()) {
+      const id = `${c.db}\0${key}`;
+      c.watched.set(id, prints[i]!);
+      let set = this.#watchers.get(id);
+      if (!set) this.#watchers.set(id, set = new Set());
+      set.add(c);
+    }
+  }
+
+  /** UNWATCH (also after EXEC, DISCARD, RESET and disconnect). */
+  unwatch(c: Client): void {
+    for (const id of c.watched.keys()) {
+      const set = this.#watchers.get(id);
+      set?.delete(c);
+      if (set?.size === 0) this.#watchers.delete(id);
+    }
+    c.watched.clear();
+    c.watchDirty = false;
+  }
+
+  /** A fingerprint per key: its dumped state (value and expiry), or "" when absent. */
+  async #fingerprints(db: number, keys: string[]): Promise<string[]> {
+    const byShard = new Map<number, number[]>();
+    keys.forEach((k, i) => {
+      const s = this.pool.slotToShard[keySlot(latin1ToBytes(k))]!;
+      let list = byShard.get(s);
+      if (!list) byShard.set(s, list = []);
+      list.push(i);
+    });
+    const out: string[] = new Array(keys.length).fill("");
+    await Promise.all([...byShard].map(async ([s, idx]) => {
+      const m = await this.pool.call(s, { t: "export", keys: idx.map((i) => [db, keys[i]!]) });
+      if (m.t !== "exported") return;
+      m.dumps.forEach(([, , dump], j) => out[idx[j]!] = dump === null ? "" : bytesToLatin1(dump));
+    }));
+    return out;
+  }
+
+  /**
+   * EXEC: under the gate (no other client runs meanwhile), checks the watched keys, then runs
+   * the queued commands in order, each through the normal routing, and answers their replies
+   * as one array.
+   */
+  async exec(c: Client): Promise<Uint8Array> {
+    const queued = c.multi ?? [];
+    const doomed = c.multiError;
+    c.multi = undefined;
+    c.multiError = false;
+    if (doomed) {
+      this.unwatch(c);
+      return latin1ToBytes("-EXECABORT Transaction discarded because of previous errors.\r\n");
+    }
+    return await this.gated(async () => {
+      try {
+        if (c.watchDirty) return this.#nullArray(c);
+        for (const [db, keys] of groupWatched(c)) {
+          const now = await this.#fingerprints(db, keys.map(([k]) => k));
+          if (now.some((p, i) => p !== keys[i]![1])) return this.#nullArray(c);
+        }
+        const parts: Uint8Array[] = [];
+        c.inExec = true;
+        for (const q of queued) {
+          parts.push(
+            await new Promise<Uint8Array>((resolve) => {
+              const slot: ReplySlot = {
+                data: undefined,
+                owner: { slotReady: () => resolve(slot.data!) },
+              };
+              this.#dispatchInto(c, q.argv, q.raw, slot, true);
+            }),
+          );
+        }
+        c.inExec = false;
+        let total = 0;
+        for (const p of parts) total += p.length;
+        const head = latin1ToBytes(`*${parts.length}\r\n`);
+        const out = new Uint8Array(head.length + total);
+        out.set(head);
+        let o = head.length;
+        for (const p of parts) {
+          out.set(p, o);
+          o += p.length;
+        }
+        return out;
+      } finally {
+        c.inExec = false;
+        this.unwatch(c);
+      }
+    });
+  }
+
+  #nullArray(c: Client): Uint8Array {
+    return latin1ToBytes(c.proto === 3 ? "_\r\n" : "*-1\r\n");
   }
 
   /** Sends `args` to every shard at once (one consistent cut) and returns each shard's reply. */
@@ -273,21 +548,29 @@ export class Router {
     });
   }
 
-  /** Holds every new request until `work` is done (see {@link handle}). */
+  /**
+   * Holds every new request until `work` is done (see {@link handle}). Gates nest: a
+   * cross-shard command inside EXEC keeps the outer gate closed.
+   */
   async gated<T>(work: () => Promise<T>): Promise<T> {
+    this.#gates++;
     this.#gated = true;
     try {
       return await work();
     } finally {
-      this.#gated = false;
-      this.#replayDeferred();
+      if (--this.#gates === 0) {
+        this.#gated = false;
+        this.#replayDeferred();
+      }
     }
   }
 
   #replayDeferred(): void {
     while (!this.#gated && this.#deferred.length) {
       const d = this.#deferred.shift()!;
-      this.#dispatch(d.client, d.args, d.raw);
+      if (typeof d === "function") d();
+      else if (d.client.paused !== undefined) d.client.paused.push(d);
+      else this.#dispatch(d.client, d.args, d.raw);
     }
   }
 

@@ -208,6 +208,9 @@ def(
     c.proto = 2;
     c.name = "";
     c.authenticated = r.config.requirepass === "";
+    c.multi = undefined;
+    c.multiError = false;
+    r.unwatch(c);
     w.simple("RESET");
   }),
   { noAuth: true },
@@ -261,6 +264,39 @@ def(
         let lines = "";
         for (const other of r.clients.values()) lines += clientInfoLine(other);
         w.verbatim(lines);
+        return;
+      }
+      case "pause": {
+        if (args.length !== 3 && args.length !== 4) break;
+        const ms = tryParseInt(args[2]!);
+        if (ms === undefined || ms < 0) {
+          throw new CommandError("timeout is not an integer or out of range");
+        }
+        const mode = args.length === 4 ? args[3]!.toLowerCase() : "all";
+        if (mode !== "all" && mode !== "write") throw syntaxError();
+        r.pauseClients(ms, mode === "write");
+        w.simple("OK");
+        return;
+      }
+      case "unpause":
+        if (args.length !== 2) break;
+        r.unpauseClients();
+        w.simple("OK");
+        return;
+      case "unblock": {
+        if (args.length !== 3 && args.length !== 4) break;
+        const id = tryParseInt(args[2]!);
+        if (id === undefined) throw notIntegerError();
+        let withError = false;
+        if (args.length === 4) {
+          const how = args[3]!.toLowerCase();
+          if (how === "error") withError = true;
+          else if (how !== "timeout") {
+            throw new CommandError("CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+          }
+        }
+        const target = r.clients.get(id);
+        w.int(target !== undefined && r.blocking?.unblock(target, withError) ? 1 : 0);
         return;
       }
       case "setinfo":
@@ -327,6 +363,59 @@ function clientKillTargets(r: Router, self: Client, args: string[]): Client[] | 
   }
   return skipMe ? list.filter((x) => x !== self) : list;
 }
+
+// ---- transactions ----
+
+def(
+  "multi",
+  1,
+  ["noscript", "loading", "stale", "fast"],
+  sync((_r, c, _args, w) => {
+    if (c.multi !== undefined) throw new CommandError("MULTI calls can not be nested");
+    c.multi = [];
+    c.multiError = false;
+    w.simple("OK");
+  }),
+);
+
+def("exec", 1, ["noscript", "loading", "stale"], (r, c, _args, slot) => {
+  if (c.multi === undefined) return r.replyError(slot, "ERR EXEC without MULTI");
+  r.exec(c).then((bytes) => {
+    slot.data = bytes;
+    slot.owner.slotReady();
+  }, (e) => r.replyError(slot, `ERR ${e instanceof Error ? e.message : e}`));
+});
+
+def(
+  "discard",
+  1,
+  ["noscript", "loading", "stale", "fast"],
+  sync((r, c, _args, w) => {
+    if (c.multi === undefined) throw new CommandError("DISCARD without MULTI");
+    c.multi = undefined;
+    c.multiError = false;
+    r.unwatch(c);
+    w.simple("OK");
+  }),
+);
+
+def("watch", -2, ["noscript", "loading", "stale", "fast"], (r, c, args, slot) => {
+  if (c.multi !== undefined) return r.replyError(slot, "ERR WATCH inside MULTI is not allowed");
+  r.watch(c, args.slice(1)).then(
+    () => r.reply(c, slot, (w) => w.simple("OK")),
+    (e) => r.replyError(slot, `ERR ${e instanceof Error ? e.message : e}`),
+  );
+}, { firstKey: 1, lastKey: -1, step: 1 });
+
+def(
+  "unwatch",
+  1,
+  ["noscript", "loading", "stale", "fast"],
+  sync((r, c, _args, w) => {
+    r.unwatch(c);
+    w.simple("OK");
+  }),
+);
 
 // ---- server ----
 
@@ -663,7 +752,7 @@ export function infoSections(
         lines.push(
           "# Clients",
           `connected_clients:${r.clients.size}`,
-          "blocked_clients:0",
+          `blocked_clients:${r.blocking?.blockedClients ?? 0}`,
           "maxclients:" + r.config.maxclients,
         );
         break;

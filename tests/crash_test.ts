@@ -25,8 +25,9 @@ async function tempDir(): Promise<AsyncDisposable & { path: string }> {
   };
 }
 
-function start(dir: string, fsync: "always" | "everysec"): Promise<TesseraProcess> {
-  return TesseraProcess.start([
+/** Starts main.ts on `dir` and waits until it serves (it listens before loading its data). */
+async function start(dir: string, fsync: "always" | "everysec"): Promise<TesseraProcess> {
+  const proc = await TesseraProcess.start([
     "--dir",
     dir,
     "--shards",
@@ -36,6 +37,18 @@ function start(dir: string, fsync: "always" | "everysec"): Promise<TesseraProces
     "--loglevel",
     "warning",
   ]);
+  try {
+    const c = await RespClient.connect({ port: proc.port });
+    try {
+      assert.equal(await c.call("PING"), "PONG");
+    } finally {
+      await c.close();
+    }
+  } catch (e) {
+    await proc.kill("SIGKILL");
+    throw e;
+  }
+  return proc;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -251,7 +264,6 @@ Deno.test({
         await proc.kill("SIGKILL");
       }
     }
-    console.log("ACKS", acks, kinds);
     assert.ok(acks > ROUNDS * CLIENTS * 20, `too few writes to mean anything: ${acks}`);
     // The last round's writes, after one more restart.
     const proc = await start(dir.path, "always");

@@ -1,7 +1,7 @@
 /**
  * Differential tests: the same command sequences go to a real redis-server and to Tessera, and
  * every reply must match. Tessera runs twice: as the TCP server with 3 shard workers (so
- * multi-key commands cross shards), and in process through mod.ts.
+ * multi-key commands cross shards) and persistence on, and in process through mod.ts.
  */
 import assert from "node:assert/strict";
 import { Tessera } from "../mod.ts";
@@ -23,7 +23,10 @@ Deno.test({
   ignore: !haveRedis,
   async fn(t) {
     await using redis = await RedisProcess.start();
-    await using server = await TesseraServer.start({ port: 0, inMemory: true, shards: 3 });
+    // Persistence on: every write also goes through the binlog.
+    const dir = await Deno.makeTempDir({ prefix: "tessera-diff-" });
+    await using _cleanup = { [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+    await using server = await TesseraServer.start({ port: 0, dir, shards: 3, appendfsync: "no" });
     await using embedded = await Tessera.open({ shards: 2 });
     await using rc = await RespClient.connect({ port: redis.port });
     await using tc = await RespClient.connect({ port: server.port });

@@ -11,8 +11,9 @@ import {
   formatPosition,
   listBinlogFiles,
   type Position,
+  positionsEqual,
 } from "../engine/binlog.ts";
-import { latestSnapshot, loadShardSnapshot } from "../engine/snapshot.ts";
+import { latestSnapshot, loadShardSnapshot, snapshotsDir } from "../engine/snapshot.ts";
 import type { ShardHost } from "./shard_host.ts";
 import type { ShardConfig } from "./protocol.ts";
 
@@ -39,6 +40,14 @@ export function openShardPersistence(host: ShardHost, config: ShardConfig): stri
     loadShardSnapshot(`${snap.path}/${file.name}`, host.ks, file.checksum);
     from = m.positions[shard]!;
   }
+  if (shard === 0) {
+    // A newer snapshot directory that latestSnapshot() passed over is incomplete or damaged.
+    for (const name of snapshotDirNames(root)) {
+      if (name > (snap?.id ?? "")) {
+        warnings.push(`snapshot ${name} is incomplete or damaged: ignored`);
+      }
+    }
+  }
 
   const base = {
     fileSize: config.binlogFileSize,
@@ -53,6 +62,21 @@ export function openShardPersistence(host: ShardHost, config: ShardConfig): stri
     writer.fsync();
   } else {
     const replayFrom = from ?? (listBinlogFiles(dir).length ? firstPosition(dir) : BINLOG_START);
+    if (from === undefined && !positionsEqual(replayFrom, BINLOG_START)) {
+      // Without a snapshot the binlog must hold the whole history; older files were purged
+      // after a snapshot that is now missing or damaged, so their data would be silently lost.
+      const problem = `no complete snapshot in ${
+        snapshotsDir(root)
+      } and the binlog of shard ${shard} starts at ${
+        formatPosition(replayFrom)
+      } (older files were purged): the data before it is missing`;
+      if (!config.ignoreCorruption) {
+        throw new Error(
+          `${problem}; restore the snapshot, or start with --ignore-corruption yes to load the binlog alone`,
+        );
+      }
+      warnings.push(`${problem}; loading the binlog alone as ignore-corruption is set`);
+    }
     try {
       writer = BinlogWriter.open(dir, {
         ...base,
@@ -61,6 +85,13 @@ export function openShardPersistence(host: ShardHost, config: ShardConfig): stri
         onRecord: (rec) => host.applyOps(rec.entry.ops),
       });
     } catch (e) {
+      if (e instanceof BinlogPositionError && e.reason === "purged" && snap !== null) {
+        throw new Error(
+          `snapshot ${snap.id} needs the binlog of shard ${shard} from ${
+            formatPosition(e.position)
+          } but it was purged (a newer snapshot is missing or damaged?): ${e.message}`,
+        );
+      }
       if (!(e instanceof BinlogPositionError) || e.reason !== "ahead" || from === undefined) {
         throw e;
       }
@@ -88,4 +119,16 @@ export function openShardPersistence(host: ShardHost, config: ShardConfig): stri
   }
   host.setBinlog(writer);
   return warnings;
+}
+
+/** Names of the directories in `<root>/snapshots` that are not tmp dirs. */
+function snapshotDirNames(root: string): string[] {
+  try {
+    return [...Deno.readDirSync(snapshotsDir(root))]
+      .filter((e) => e.isDirectory && !e.name.startsWith("tmp-"))
+      .map((e) => e.name);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
 }

@@ -4,10 +4,12 @@ import { stringSequences } from "./strings.ts";
 import { keySequences } from "./keys.ts";
 import { listSequences } from "./lists.ts";
 import { setSequences } from "./sets.ts";
+import { hashSequences } from "./hashes.ts";
 
 export const allSequences: Record<string, Sequence[]> = {
   strings: stringSequences,
   keys: keySequences,
   lists: listSequences,
   sets: setSequences,
+  hashes: hashSequences,
 };

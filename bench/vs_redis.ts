@@ -1,0 +1,519 @@
+/**
+ * Tessera vs Redis with redis-benchmark: `deno task bench:redis [flags]`.
+ *
+ * Starts Tessera (`main.ts` as its own process, temp --dir, default shards) and a fresh
+ * redis-server (`--save '' --appendonly no`), then runs
+ * `redis-benchmark -c 50 -n N -r 100000 -P <p> -t <test> -q --csv` for every test and pipeline
+ * depth, alternating between the two servers (and swapping who goes first every round), and
+ * prints the median ops/s of each server over the rounds and their ratio.
+ *
+ * Flags:
+ *   --rounds N              rounds (default 3)
+ *   --n N                   requests per redis-benchmark run (default 200000)
+ *   --tests a,b,...         redis-benchmark tests (default set,get,incr,lpush,hset,zadd)
+ *   --pipelines 1,16        pipeline depths (default 1,16)
+ *   --clients N             parallel connections (default 50)
+ *   --keyspace N            redis-benchmark -r (default 100000)
+ *   --shards N              Tessera shards (default: Tessera's default, one per core)
+ *   --quick                 smoke run: n = 20000 unless --n is given
+ *   --appendfsync always|everysec
+ *                           persistence on both sides: redis --appendonly yes --appendfsync X,
+ *                           Tessera --dir <temp> --appendonly yes --appendfsync X
+ */
+import {
+  freePort,
+  hasCommand,
+  RedisProcess,
+  TesseraProcess,
+} from "../tests/support/redis_process.ts";
+import { VERSION } from "../server/version.ts";
+
+// ---------------------------------------------------------------------------------------------
+// options
+
+interface Options {
+  rounds: number;
+  n: number;
+  tests: string[];
+  pipelines: number[];
+  clients: number;
+  keyspace: number;
+  shards: number | undefined;
+  appendfsync: "always" | "everysec" | undefined;
+}
+
+const USAGE = `usage: deno task bench:redis [--rounds N] [--n N] [--tests set,get,...] [--quick]
+       [--pipelines 1,16] [--clients N] [--keyspace N] [--shards N] [--appendfsync always|everysec]`;
+
+function positiveInt(flag: string, v: string | undefined): number {
+  const n = Number(v);
+  if (v === undefined || !Number.isInteger(n) || n < 1) {
+    throw new Error(`${flag} needs a positive integer, got '${v ?? ""}'`);
+  }
+  return n;
+}
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = {
+    rounds: 3,
+    n: 200_000,
+    tests: ["set", "get", "incr", "lpush", "hset", "zadd"],
+    pipelines: [1, 16],
+    clients: 50,
+    keyspace: 100_000,
+    shards: undefined,
+    appendfsync: undefined,
+  };
+  let quick = false;
+  let nGiven = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf("=");
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const value = () => (eq === -1 ? argv[++i] : arg.slice(eq + 1));
+    switch (flag) {
+      case "--rounds":
+        o.rounds = positiveInt(flag, value());
+        break;
+      case "--n":
+        o.n = positiveInt(flag, value());
+        nGiven = true;
+        break;
+      case "--tests": {
+        const v = value() ?? "";
+        o.tests = v.split(",").map((t) => t.trim().toLowerCase()).filter((t) => t !== "");
+        if (o.tests.length === 0) throw new Error("--tests needs a comma-separated list");
+        break;
+      }
+      case "--pipelines": {
+        const v = value() ?? "";
+        o.pipelines = v.split(",").map((p) => positiveInt(flag, p.trim()));
+        break;
+      }
+      case "--clients":
+        o.clients = positiveInt(flag, value());
+        break;
+      case "--keyspace":
+        o.keyspace = positiveInt(flag, value());
+        break;
+      case "--shards":
+        o.shards = positiveInt(flag, value());
+        break;
+      case "--quick":
+        quick = true;
+        break;
+      case "--appendfsync": {
+        const v = (value() ?? "").toLowerCase();
+        if (v !== "always" && v !== "everysec") {
+          throw new Error(`--appendfsync must be always or everysec, got '${v}'`);
+        }
+        o.appendfsync = v;
+        break;
+      }
+      case "--help":
+      case "-h":
+        console.log(USAGE);
+        Deno.exit(0);
+        break;
+      default:
+        throw new Error(`unknown flag '${arg}'\n${USAGE}`);
+    }
+  }
+  if (quick && !nGiven) o.n = 20_000;
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// small helpers
+
+function commandOutput(cmd: string, args: string[]): string {
+  try {
+    const out = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).outputSync();
+    return new TextDecoder().decode(out.stdout).trim();
+  } catch {
+    return "?";
+  }
+}
+
+function cpuModel(): string {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"));
+    return m?.[1]?.trim() ?? "?";
+  } catch {
+    return "?";
+  }
+}
+
+const CLK_TCK = Number(commandOutput("getconf", ["CLK_TCK"])) || 100;
+
+/** CPU seconds (user + system, all threads) a process has used so far; NaN when unknown. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Total size in bytes of the files under `dir`. */
+async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const p = `${dir}/${e.name}`;
+      if (e.isDirectory) total += await dirBytes(p);
+      else if (e.isFile) total += (await Deno.stat(p)).size;
+    }
+  } catch {
+    // gone or unreadable
+  }
+  return total;
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "n/a");
+const fmtRatio = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : "n/a");
+const fmtUs = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "n/a");
+
+function fmtBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** A markdown-style table with right-aligned numeric columns. */
+function table(header: string[], rows: string[][], leftCols = 1): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    "| " +
+    cells.map((c, i) => (i < leftCols ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(
+      " | ",
+    ) +
+    " |";
+  const sep = "| " +
+    widths.map((w, i) => (i < leftCols ? "-".repeat(w) : "-".repeat(w - 1) + ":")).join(" | ") +
+    " |";
+  return [line(header), sep, ...rows.map(line)].join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// servers and runs
+
+type ServerName = "tessera" | "redis";
+
+interface Target {
+  name: ServerName;
+  port: number;
+  pid: number;
+  /** Data directory (for the persistence size note). */
+  dir: string;
+}
+
+interface RunResult {
+  rps: number;
+  /** Server CPU microseconds per request (NaN when unknown). */
+  cpuUsPerOp: number;
+  error?: string;
+}
+
+/** Every child and temp dir this script owns, for cleanup on exit, error or signal. */
+const owned = {
+  tessera: undefined as TesseraProcess | undefined,
+  redis: undefined as RedisProcess | undefined,
+  bench: undefined as Deno.ChildProcess | undefined,
+  dirs: [] as string[],
+};
+
+async function cleanup(): Promise<void> {
+  const b = owned.bench;
+  owned.bench = undefined;
+  if (b) {
+    try {
+      b.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await b.status.catch(() => {});
+  }
+  const t = owned.tessera;
+  owned.tessera = undefined;
+  if (t) await t[Symbol.asyncDispose]().catch(() => {});
+  const r = owned.redis;
+  owned.redis = undefined;
+  if (r) await r[Symbol.asyncDispose]().catch(() => {});
+  const dirs = owned.dirs.splice(0);
+  for (const d of dirs) await Deno.remove(d, { recursive: true }).catch(() => {});
+}
+
+/** Runs one redis-benchmark test; never throws (errors are part of the result). */
+async function runBenchmark(
+  target: Target,
+  opts: Options,
+  test: string,
+  pipeline: number,
+  n: number,
+): Promise<RunResult> {
+  const args = [
+    "-h",
+    "127.0.0.1",
+    "-p",
+    String(target.port),
+    "-c",
+    String(opts.clients),
+    "-n",
+    String(n),
+    "-r",
+    String(opts.keyspace),
+    "-P",
+    String(pipeline),
+    "-t",
+    test,
+    "-q",
+    "--csv",
+  ];
+  const cpu0 = cpuSeconds(target.pid);
+  const child = new Deno.Command("redis-benchmark", { args, stdout: "piped", stderr: "piped" })
+    .spawn();
+  owned.bench = child;
+  // redis-benchmark retries forever when the server is gone: bound every run.
+  const timeoutMs = 60_000 + n * 2;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, timeoutMs);
+  const out = await child.output();
+  clearTimeout(timer);
+  owned.bench = undefined;
+  const cpu1 = cpuSeconds(target.pid);
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  const fail = (error: string): RunResult => ({ rps: NaN, cpuUsPerOp: NaN, error });
+  if (timedOut) return fail(`redis-benchmark timed out after ${timeoutMs / 1000} s`);
+  // CSV: a header line `"test","rps",...` then one line per test: `"SET","37593.98",...`.
+  // Tests like lrange_100 print a longer name, so the first data row counts when none matches.
+  let rps = NaN;
+  let first = NaN;
+  for (const line of stdout.split("\n")) {
+    const cells = line.trim().split(",").map((c) => c.replace(/^"|"$/g, ""));
+    if (cells.length < 2 || cells[0] === "test") continue;
+    const v = Number(cells[1]);
+    if (!Number.isFinite(v)) continue;
+    if (Number.isNaN(first)) first = v;
+    if (cells[0]!.toLowerCase() === test) rps = v;
+  }
+  if (Number.isNaN(rps)) rps = first;
+  // "WARNING: Could not fetch server CONFIG" is harmless; server errors and lost connections
+  // are not (redis-benchmark stops at the first error reply).
+  const problem = [...stdout.split("\n"), ...stderr.split("\n")]
+    .map((l) => l.trim())
+    .find((l) => !l.startsWith("WARNING") && /error|could not|refused|reset/i.test(l));
+  if (!out.success || !Number.isFinite(rps) || problem !== undefined) {
+    return fail(problem ?? (stderr.trim() || `redis-benchmark exited with ${out.code}, no result`));
+  }
+  return { rps, cpuUsPerOp: ((cpu1 - cpu0) * 1e6) / n };
+}
+
+async function startServers(opts: Options): Promise<[Target, Target]> {
+  const tdir = await Deno.makeTempDir({ prefix: "tessera-bench-" });
+  owned.dirs.push(tdir);
+  const tflags = ["--dir", tdir, "--loglevel", "warning"];
+  if (opts.appendfsync) tflags.push("--appendonly", "yes", "--appendfsync", opts.appendfsync);
+  else tflags.push("--appendonly", "no");
+  if (opts.shards !== undefined) tflags.push("--shards", String(opts.shards));
+  owned.tessera = await TesseraProcess.start(tflags, freePort());
+  const rflags = opts.appendfsync ? ["--appendonly", "yes", "--appendfsync", opts.appendfsync] : [];
+  owned.redis = await RedisProcess.start(rflags);
+  return [
+    { name: "tessera", port: owned.tessera.port, pid: owned.tessera.child.pid, dir: tdir },
+    { name: "redis", port: owned.redis.port, pid: owned.redis.child.pid, dir: owned.redis.dir },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// main
+
+async function main(): Promise<number> {
+  let opts: Options;
+  try {
+    opts = parseOptions(Deno.args);
+  } catch (e) {
+    console.error(`vs_redis: ${e instanceof Error ? e.message : e}`);
+    return 2;
+  }
+  for (const cmd of ["redis-server", "redis-benchmark"]) {
+    if (!hasCommand(cmd)) {
+      console.error(`vs_redis: ${cmd} is not on PATH`);
+      return 2;
+    }
+  }
+
+  const nproc = commandOutput("nproc", []);
+  const mode = opts.appendfsync
+    ? `appendfsync ${opts.appendfsync} (Redis: --appendonly yes --appendfsync ${opts.appendfsync}; ` +
+      `Tessera: --dir <temp> --appendonly yes --appendfsync ${opts.appendfsync})`
+    : "no persistence (Redis: --save '' --appendonly no; Tessera: --dir <temp> --appendonly no)";
+  console.log("# Tessera vs Redis (redis-benchmark)");
+  console.log(
+    `machine:   ${nproc} CPUs (nproc), ${cpuModel()}, ${Deno.build.os}/${Deno.build.arch}`,
+  );
+  console.log(`load avg:  ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")} (before the run)`);
+  console.log(
+    `versions:  Tessera ${VERSION}, Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), ` +
+      `${commandOutput("redis-server", ["--version"]).replace(/ sha=.*$/, "")}, ` +
+      `${commandOutput("redis-benchmark", ["--version"])}`,
+  );
+  console.log(
+    `workload:  redis-benchmark -c ${opts.clients} -n ${opts.n} -r ${opts.keyspace} ` +
+      `-P {${opts.pipelines.join(",")}} -t {${opts.tests.join(",")}} -q --csv, ` +
+      `${opts.rounds} round(s), servers alternated per test`,
+  );
+  console.log(`mode:      ${mode}`);
+  console.log(`shards:    ${opts.shards ?? `default (${navigator.hardwareConcurrency || 1})`}`);
+
+  const started = performance.now();
+  const [tessera, redis] = await startServers(opts);
+  console.log(
+    `servers:   Tessera pid ${tessera.pid} port ${tessera.port}, ` +
+      `Redis pid ${redis.pid} port ${redis.port}\n`,
+  );
+
+  // Warm-up (results discarded): lets Tessera's JIT compile the hot paths before round 1, and
+  // gives both servers the same dataset shape to start from.
+  const warmN = Math.min(opts.n, 20_000);
+  for (const test of opts.tests) {
+    for (const t of [tessera, redis]) {
+      await runBenchmark(t, opts, test, opts.pipelines.at(-1)!, warmN);
+    }
+  }
+
+  const key = (test: string, p: number) => `${test}/${p}`;
+  const results = new Map<string, Record<ServerName, RunResult[]>>();
+  const total = opts.rounds * opts.pipelines.length * opts.tests.length * 2;
+  let done = 0;
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const p of opts.pipelines) {
+      for (const test of opts.tests) {
+        const cell = results.get(key(test, p)) ?? { tessera: [], redis: [] };
+        results.set(key(test, p), cell);
+        // Swap who goes first every round so slow drift (thermal, noisy neighbours) evens out.
+        const order = (round + opts.tests.indexOf(test)) % 2 === 0
+          ? [tessera, redis]
+          : [redis, tessera];
+        for (const t of order) {
+          const r = await runBenchmark(t, opts, test, p, opts.n);
+          cell[t.name].push(r);
+          done++;
+          const secs = ((performance.now() - started) / 1000).toFixed(0);
+          const shown = r.error ? `error: ${r.error}` : `${fmtInt(r.rps)} ops/s`;
+          console.error(
+            `[${done}/${total} ${secs}s] round ${round + 1} ${test} -P ${p} ${t.name}: ${shown}`,
+          );
+        }
+      }
+    }
+  }
+  const tesseraData = await dirBytes(tessera.dir);
+  const redisData = await dirBytes(redis.dir);
+  const elapsed = (performance.now() - started) / 1000;
+
+  const rows: string[][] = [];
+  const roundRows: string[][] = [];
+  const cpuRows: string[][] = [];
+  const errors = new Set<string>();
+  const ok = (rs: RunResult[]) => rs.filter((r) => r.error === undefined);
+  for (const test of opts.tests) {
+    for (const p of opts.pipelines) {
+      const cell = results.get(key(test, p))!;
+      for (const r of [...cell.tessera, ...cell.redis]) {
+        // The random arguments differ between runs; one line per distinct error is enough.
+        if (r.error) errors.add(r.error.replace(/(with args beginning with:).*$/, "$1 ..."));
+      }
+      const tOk = ok(cell.tessera);
+      const rOk = ok(cell.redis);
+      const tm = median(tOk.map((r) => r.rps));
+      const rm = median(rOk.map((r) => r.rps));
+      const note = (okRuns: RunResult[], all: RunResult[]) =>
+        okRuns.length === all.length ? "" : ` (${all.length - okRuns.length} failed)`;
+      rows.push([
+        test.toUpperCase(),
+        String(p),
+        fmtInt(tm) + note(tOk, cell.tessera),
+        fmtInt(rm) + note(rOk, cell.redis),
+        fmtRatio(tm / rm),
+      ]);
+      const each = (rs: RunResult[]) =>
+        rs.map((r) => (r.error ? "err" : fmtInt(r.rps))).join(" / ");
+      roundRows.push([test.toUpperCase(), String(p), each(cell.tessera), each(cell.redis)]);
+      const tc = median(tOk.map((r) => r.cpuUsPerOp));
+      const rc = median(rOk.map((r) => r.cpuUsPerOp));
+      cpuRows.push([test.toUpperCase(), String(p), fmtUs(tc), fmtUs(rc), fmtRatio(tc / rc)]);
+    }
+  }
+
+  console.log(`## Throughput (median of ${opts.rounds} round(s), requests/s)\n`);
+  console.log(
+    table(["test", "pipeline", "Tessera ops/s", "Redis ops/s", "Tessera/Redis"], rows, 1),
+  );
+  console.log(`\n## Every round (ops/s, in round order)\n`);
+  console.log(table(["test", "pipeline", "Tessera", "Redis"], roundRows, 1));
+  console.log(`\n## Server CPU per request (median, µs of user+sys CPU over all threads)\n`);
+  console.log(
+    table(["test", "pipeline", "Tessera µs/op", "Redis µs/op", "Tessera/Redis"], cpuRows, 1),
+  );
+  console.log(
+    `\ndata on disk after the run: Tessera ${fmtBytes(tesseraData)}, Redis ${fmtBytes(redisData)}`,
+  );
+  if (!opts.appendfsync && tesseraData > 0) {
+    console.log(
+      `note: Tessera wrote ${fmtBytes(tesseraData)} to its --dir although --appendonly no was ` +
+        "passed, so it did persistence work that Redis did not do in this run.",
+    );
+  }
+  if (errors.size) {
+    console.log("\nerrors:");
+    for (const e of errors) console.log(`  - ${e}`);
+  }
+  console.log(
+    `\ntotal time ${elapsed.toFixed(0)} s, load avg after: ${
+      Deno.loadavg().map((x) => x.toFixed(2)).join(" ")
+    }`,
+  );
+  return 0;
+}
+
+if (import.meta.main) {
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    console.error("\nvs_redis: interrupted, stopping servers");
+    void cleanup().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  let code = 1;
+  try {
+    code = await main();
+  } catch (e) {
+    console.error(`vs_redis: ${e instanceof Error ? e.stack ?? e.message : e}`);
+  } finally {
+    await cleanup();
+  }
+  Deno.removeSignalListener("SIGINT", onSignal);
+  Deno.removeSignalListener("SIGTERM", onSignal);
+  Deno.exit(code);
+}
