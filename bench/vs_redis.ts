@@ -1,11 +1,17 @@
 /**
  * Tessera vs Redis with redis-benchmark: `deno task bench:redis [flags]`.
  *
- * Starts Tessera (`main.ts` as its own process, temp --dir, default shards) and a fresh
- * redis-server (`--save '' --appendonly no`), then runs
+ * Starts Tessera as its own process (default shards) and a fresh redis-server, then runs
  * `redis-benchmark -c 50 -n N -r 100000 -P <p> -t <test> -q --csv` for every test and pipeline
  * depth, alternating between the two servers (and swapping who goes first every round), and
  * prints the median ops/s of each server over the rounds and their ratio.
+ *
+ * Persistence is matched on both sides:
+ * - default: Redis `--save '' --appendonly no`; Tessera in memory (`TesseraServer.start({
+ *   inMemory: true })` in a separate `deno eval` process, because main.ts always persists to
+ *   its --dir and has no in-memory switch);
+ * - `--appendfsync X`: Redis `--appendonly yes --appendfsync X`; Tessera `main.ts --dir <temp>
+ *   --appendonly yes --appendfsync X`.
  *
  * Flags:
  *   --rounds N              rounds (default 3)
@@ -17,8 +23,10 @@
  *   --shards N              Tessera shards (default: Tessera's default, one per core)
  *   --quick                 smoke run: n = 20000 unless --n is given
  *   --appendfsync always|everysec
- *                           persistence on both sides: redis --appendonly yes --appendfsync X,
- *                           Tessera --dir <temp> --appendonly yes --appendfsync X
+ *                           persistence on both sides (see above)
+ *   --cli                   without --appendfsync: start Tessera with `main.ts --dir <temp>
+ *                           --appendonly no` instead of in memory (it then still writes its
+ *                           binlog, which Redis does not; the output says how much)
  */
 import {
   freePort,
@@ -40,10 +48,12 @@ interface Options {
   keyspace: number;
   shards: number | undefined;
   appendfsync: "always" | "everysec" | undefined;
+  cli: boolean;
 }
 
 const USAGE = `usage: deno task bench:redis [--rounds N] [--n N] [--tests set,get,...] [--quick]
-       [--pipelines 1,16] [--clients N] [--keyspace N] [--shards N] [--appendfsync always|everysec]`;
+       [--pipelines 1,16] [--clients N] [--keyspace N] [--shards N] [--appendfsync always|everysec]
+       [--cli]`;
 
 function positiveInt(flag: string, v: string | undefined): number {
   const n = Number(v);
@@ -63,6 +73,7 @@ function parseOptions(argv: string[]): Options {
     keyspace: 100_000,
     shards: undefined,
     appendfsync: undefined,
+    cli: false,
   };
   let quick = false;
   let nGiven = false;
@@ -101,6 +112,9 @@ function parseOptions(argv: string[]): Options {
         break;
       case "--quick":
         quick = true;
+        break;
+      case "--cli":
+        o.cli = true;
         break;
       case "--appendfsync": {
         const v = (value() ?? "").toLowerCase();
@@ -225,15 +239,99 @@ interface RunResult {
   error?: string;
 }
 
+/**
+ * Tessera without persistence in its own process: main.ts cannot run in memory, so a `deno eval`
+ * child calls `TesseraServer.start({ inMemory: true })`, which is what main.ts does minus the
+ * data directory and logging setup.
+ */
+class InMemoryTessera implements AsyncDisposable {
+  readonly port: number;
+  readonly child: Deno.ChildProcess;
+
+  private constructor(port: number, child: Deno.ChildProcess) {
+    this.port = port;
+    this.child = child;
+  }
+
+  static async start(shards: number | undefined): Promise<InMemoryTessera> {
+    const port = freePort();
+    const server = new URL("../server/server.ts", import.meta.url).href;
+    const options = JSON.stringify({ port, inMemory: true, ...(shards ? { shards } : {}) });
+    const code = `import { TesseraServer } from ${JSON.stringify(server)};
+const s = await TesseraServer.start(${options});
+await s.closed;
+Deno.exit(0);`;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ext=ts", code],
+      cwd: new URL("..", import.meta.url).pathname,
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const t = new InMemoryTessera(port, child);
+    let stderr = "";
+    const drained = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({ write: (s) => void (stderr = (stderr + s).slice(-2000)) }),
+    ).catch(() => {});
+    const deadline = Date.now() + 30_000;
+    let exited = false;
+    void child.status.then(() => exited = true);
+    for (;;) {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+        return t;
+      } catch {
+        if (exited || Date.now() > deadline) {
+          await t[Symbol.asyncDispose]();
+          await drained;
+          throw new Error(`in-memory Tessera did not start on port ${port}: ${stderr.trim()}`);
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await this.child.status;
+  }
+}
+
 /** Every child and temp dir this script owns, for cleanup on exit, error or signal. */
 const owned = {
-  tessera: undefined as TesseraProcess | undefined,
+  tessera: undefined as TesseraProcess | InMemoryTessera | undefined,
   redis: undefined as RedisProcess | undefined,
   bench: undefined as Deno.ChildProcess | undefined,
   dirs: [] as string[],
 };
 
-async function cleanup(): Promise<void> {
+/** Set on SIGINT/SIGTERM: no new redis-benchmark starts, the run unwinds to its cleanup. */
+let stopping = false;
+
+function interrupt(): void {
+  stopping = true;
+  try {
+    owned.bench?.kill("SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+function checkStopping(): void {
+  if (stopping) throw new Error("interrupted");
+}
+
+let cleaning: Promise<void> | undefined;
+/** Stops every child and removes the temp dirs; safe to call several times. */
+function cleanup(): Promise<void> {
+  cleaning ??= doCleanup();
+  return cleaning;
+}
+
+async function doCleanup(): Promise<void> {
   const b = owned.bench;
   owned.bench = undefined;
   if (b) {
@@ -280,6 +378,7 @@ async function runBenchmark(
     "-q",
     "--csv",
   ];
+  if (stopping) return { rps: NaN, cpuUsPerOp: NaN, error: "interrupted" };
   const cpu0 = cpuSeconds(target.pid);
   const child = new Deno.Command("redis-benchmark", { args, stdout: "piped", stderr: "piped" })
     .spawn();
@@ -330,13 +429,19 @@ async function runBenchmark(
 async function startServers(opts: Options): Promise<[Target, Target]> {
   const tdir = await Deno.makeTempDir({ prefix: "tessera-bench-" });
   owned.dirs.push(tdir);
-  const tflags = ["--dir", tdir, "--loglevel", "warning"];
-  if (opts.appendfsync) tflags.push("--appendonly", "yes", "--appendfsync", opts.appendfsync);
-  else tflags.push("--appendonly", "no");
-  if (opts.shards !== undefined) tflags.push("--shards", String(opts.shards));
-  owned.tessera = await TesseraProcess.start(tflags, freePort());
+  if (opts.appendfsync || opts.cli) {
+    const tflags = ["--dir", tdir, "--loglevel", "warning"];
+    if (opts.appendfsync) tflags.push("--appendonly", "yes", "--appendfsync", opts.appendfsync);
+    else tflags.push("--appendonly", "no");
+    if (opts.shards !== undefined) tflags.push("--shards", String(opts.shards));
+    owned.tessera = await TesseraProcess.start(tflags, freePort());
+  } else {
+    owned.tessera = await InMemoryTessera.start(opts.shards);
+  }
+  checkStopping();
   const rflags = opts.appendfsync ? ["--appendonly", "yes", "--appendfsync", opts.appendfsync] : [];
   owned.redis = await RedisProcess.start(rflags);
+  checkStopping();
   return [
     { name: "tessera", port: owned.tessera.port, pid: owned.tessera.child.pid, dir: tdir },
     { name: "redis", port: owned.redis.port, pid: owned.redis.child.pid, dir: owned.redis.dir },
@@ -364,8 +469,12 @@ async function main(): Promise<number> {
   const nproc = commandOutput("nproc", []);
   const mode = opts.appendfsync
     ? `appendfsync ${opts.appendfsync} (Redis: --appendonly yes --appendfsync ${opts.appendfsync}; ` +
-      `Tessera: --dir <temp> --appendonly yes --appendfsync ${opts.appendfsync})`
-    : "no persistence (Redis: --save '' --appendonly no; Tessera: --dir <temp> --appendonly no)";
+      `Tessera: main.ts --dir <temp> --appendonly yes --appendfsync ${opts.appendfsync})`
+    : opts.cli
+    ? "no persistence for Redis (--save '' --appendonly no); Tessera: main.ts --dir <temp> " +
+      "--appendonly no"
+    : "no persistence (Redis: --save '' --appendonly no; Tessera: in memory, " +
+      "TesseraServer.start({ inMemory: true }) in its own process)";
   console.log("# Tessera vs Redis (redis-benchmark)");
   console.log(
     `machine:   ${nproc} CPUs (nproc), ${cpuModel()}, ${Deno.build.os}/${Deno.build.arch}`,
@@ -397,6 +506,7 @@ async function main(): Promise<number> {
   for (const test of opts.tests) {
     for (const t of [tessera, redis]) {
       await runBenchmark(t, opts, test, opts.pipelines.at(-1)!, warmN);
+      checkStopping();
     }
   }
 
@@ -415,6 +525,7 @@ async function main(): Promise<number> {
           : [redis, tessera];
         for (const t of order) {
           const r = await runBenchmark(t, opts, test, p, opts.n);
+          checkStopping();
           cell[t.name].push(r);
           done++;
           const secs = ((performance.now() - started) / 1000).toFixed(0);
@@ -496,12 +607,14 @@ async function main(): Promise<number> {
 }
 
 if (import.meta.main) {
-  let interrupted = false;
   const onSignal = () => {
-    if (interrupted) return;
-    interrupted = true;
+    if (stopping) {
+      // A second signal: do not wait for the run to unwind.
+      void cleanup().finally(() => Deno.exit(130));
+      return;
+    }
     console.error("\nvs_redis: interrupted, stopping servers");
-    void cleanup().finally(() => Deno.exit(130));
+    interrupt();
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
@@ -509,11 +622,11 @@ if (import.meta.main) {
   try {
     code = await main();
   } catch (e) {
-    console.error(`vs_redis: ${e instanceof Error ? e.stack ?? e.message : e}`);
+    if (!stopping) console.error(`vs_redis: ${e instanceof Error ? e.stack ?? e.message : e}`);
   } finally {
     await cleanup();
   }
   Deno.removeSignalListener("SIGINT", onSignal);
   Deno.removeSignalListener("SIGTERM", onSignal);
-  Deno.exit(code);
+  Deno.exit(stopping ? 130 : code);
 }

@@ -300,11 +300,7 @@ export class ReplicationCoordinator implements AsyncDisposable {
       root,
       from,
       sink: {
-        sendFrame: (bytes) => {
-          const slot = c.newSlot();
-          slot.data = bytes;
-          c.slotReady();
-        },
+        sendFrame: (bytes) => c.push(bytes),
         get backlog() {
           return c.backlog;
         },

@@ -26,7 +26,7 @@ export abstract class Client implements SlotOwner {
    * Set while the client is in a mode that allows only some commands (RESP2 pub/sub): returns
    * the error line for a refused command name, undefined to allow it.
    */
-  restricted: ((name: string) => string | undefined) | undefined;
+  restricted: ((name: string, sub?: string) => string | undefined) | undefined;
   /** Commands queued by MULTI, undefined outside a transaction. */
   multi: Array<{ argv: Uint8Array[]; raw: Uint8Array }> | undefined;
   /** A command failed while queueing: EXEC answers EXECABORT. */

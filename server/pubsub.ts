@@ -4,8 +4,9 @@
  *
  * A client with at least one subscription in RESP2 is restricted to the pub/sub commands, PING
  * (which then answers `["pong", arg]`), QUIT and RESET. RESET, QUIT and disconnecting drop
- * every subscription (PING, RESET and QUIT wrap the commands registered before). Shard channels (SSUBSCRIBE...) are not implemented: PUBSUB SHARDCHANNELS and
- * SHARDNUMSUB answer as Redis does when there are none.
+ * every subscription (PING, RESET and QUIT wrap the commands registered before them). Shard
+ * channels (SSUBSCRIBE...) are not implemented: PUBSUB SHARDCHANNELS and SHARDNUMSUB answer as
+ * Redis does when there are none. PUBLISH is not propagated to replicas.
  */
 import { CommandError } from "../engine/errors.ts";
 import { globMatch } from "../engine/glob.ts";
@@ -101,7 +102,6 @@ function count(s: Subscriber): number {
 }
 
 export class PubSub {
-  readonly #router: Router;
   /** Channel -> subscribers, in subscription order (the order Redis delivers in). */
   readonly #channels = new Map<string, Set<Subscriber>>();
   /** Pattern -> subscribers. */
@@ -111,7 +111,6 @@ export class PubSub {
   readonly #w3 = new RespWriter(3, 256);
 
   constructor(router: Router) {
-    this.#router = router;
     const ping = router.routes.get("ping")?.main ?? MAIN_COMMANDS.get("ping")!;
     const reset = router.routes.get("reset")?.main ?? MAIN_COMMANDS.get("reset")!;
     const quit = router.routes.get("quit")?.main ?? MAIN_COMMANDS.get("quit")!;

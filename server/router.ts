@@ -246,12 +246,16 @@ export class Router {
       return reject("NOAUTH Authentication required.");
     }
     c.lastCommand = name;
-    if (c.restricted !== undefined) {
-      const refused = c.restricted(name);
-      if (refused !== undefined) return reject(refused);
-    }
     const spec = route.main ?? route.def;
     if (!arityOk(spec, argv.length)) return reject(arityErrorLine(spec.name));
+    // Subscribed RESP2 clients may run only a few commands (not checked for EXEC's queue).
+    if (c.restricted !== undefined && !inExec) {
+      const refused = c.restricted(
+        name,
+        argv[1] === undefined ? undefined : bytesToLatin1(argv[1]),
+      );
+      if (refused !== undefined) return reject(refused);
+    }
     if (route.write && this.writeGuard !== undefined) {
       const refused = this.writeGuard(c);
       if (refused !== undefined) return reject(refused);

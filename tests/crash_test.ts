@@ -86,6 +86,8 @@ class WriterLog {
   readonly prefix: string;
   readonly ops: Op[] = [];
   error: string | undefined;
+  /** When the connection died (must be after the kill). */
+  endedAt = 0;
   constructor(prefix: string) {
     this.prefix = prefix;
   }
@@ -121,7 +123,13 @@ function makeOp(p: string, n: number, kinds: readonly Kind[]): Op {
 
 /** Writes until the connection dies (the kill), one command at a time, logging every ack. */
 async function writer(port: number, log: WriterLog, kinds: readonly Kind[]): Promise<void> {
-  const c = await RespClient.connect({ port });
+  let c: RespClient;
+  try {
+    c = await RespClient.connect({ port });
+  } catch (e) {
+    log.error = `cannot connect: ${e}`;
+    return;
+  }
   try {
     for (let n = 0;; n++) {
       const op = makeOp(log.prefix, n, kinds);
@@ -130,6 +138,7 @@ async function writer(port: number, log: WriterLog, kinds: readonly Kind[]): Pro
       try {
         reply = await c.call(...op.args);
       } catch {
+        log.endedAt = Date.now();
         return; // the server was killed: this op is in doubt
       }
       if (reply instanceof ReplyError) {
@@ -251,10 +260,12 @@ Deno.test({
           if (round === 1) assert.equal(await admin.call("BGSAVE"), "Background saving started");
           if (round === 3) assert.equal(await admin.call("SAVE"), "OK");
           await sleep(200 + Math.random() * 400);
+          const killedAt = Date.now();
           await proc.kill("SIGKILL");
           await Promise.all(writers);
           for (const log of roundLogs) {
             assert.equal(log.error, undefined, log.error);
+            assert.ok(log.endedAt >= killedAt, `${log.prefix}: connection lost before the kill`);
             acks += log.ops.filter((o) => o.acked).length;
           }
         } finally {
@@ -378,10 +389,17 @@ interface SeqLog {
   /** Time each value was acknowledged (index i-1 for value i). */
   ackedAt: number[];
   error: string | undefined;
+  endedAt?: number;
 }
 
 async function seqWriter(port: number, round: number, log: SeqLog): Promise<void> {
-  const c = await RespClient.connect({ port });
+  let c: RespClient;
+  try {
+    c = await RespClient.connect({ port });
+  } catch (e) {
+    log.error = `cannot connect: ${e}`;
+    return;
+  }
   const tag = `{e${round}c${log.client}}`;
   try {
     for (let i = 1;; i++) {
@@ -394,6 +412,7 @@ async function seqWriter(port: number, round: number, log: SeqLog): Promise<void
           ["SET", `${tag}:seq:${i}`, String(i)],
         ]);
       } catch {
+        log.endedAt = Date.now();
         return;
       }
       if (replies[0] !== i || replies[1] !== "OK") {
@@ -476,6 +495,9 @@ Deno.test({
         const killedAt = Date.now();
         await proc.kill("SIGKILL");
         await Promise.all(writers);
+        for (const log of logs) {
+          assert.ok((log.endedAt ?? 0) >= killedAt, `client ${log.client}: lost before the kill`);
+        }
         rounds.push({ logs, killedAt, survived: [] });
       } finally {
         await proc.kill("SIGKILL");

@@ -514,19 +514,25 @@ Deno.test({
       await sleep(Math.max(0, (before + 1) * 1000 - Date.now() + 20));
 
       const stop = { now: false };
-      const writers = [0, 1, 2].map((id) => churn(server.port, id, stop));
+      // Settled at once, so a writer's failure is reported by the assertion below.
+      const writers = [0, 1, 2].map((id) =>
+        churn(server.port, id, stop).catch((e) => `writer ${id}: ${e?.stack ?? e}`)
+      );
       await sleep(150);
-      const [started, again] = await c.pipeline([["BGSAVE"], ["BGSAVE"]]);
+      const [started, again, during] = await c.pipeline([
+        ["BGSAVE"],
+        ["BGSAVE"],
+        ["INFO", "persistence"],
+      ]);
       assert.equal(started, "Background saving started");
       assert.ok(
         again instanceof ReplyError && again.message.includes("already in progress"),
         String(again),
       );
-      let inProgressSeen = false;
+      assert.equal(info(during!).get("rdb_bgsave_in_progress"), "1");
       const deadline = Date.now() + 20_000;
       for (;;) {
         const p = info(await c.call("INFO", "persistence"));
-        if (p.get("rdb_bgsave_in_progress") === "1") inProgressSeen = true;
         if (p.get("rdb_bgsave_in_progress") === "0" && (await c.call("LASTSAVE")) !== before) {
           assert.equal(p.get("rdb_last_bgsave_status"), "ok");
           break;
@@ -534,11 +540,10 @@ Deno.test({
         assert.ok(Date.now() < deadline, "BGSAVE did not finish");
         await sleep(20);
       }
-      assert.ok(inProgressSeen, "INFO showed the save in progress");
       await sleep(150); // writes after the snapshot too
       stop.now = true;
       const counts = await Promise.all(writers);
-      assert.ok(counts.every((n) => n > 5), `writers made progress: ${counts}`);
+      assert.ok(counts.every((n) => typeof n === "number" && n > 5), `writers: ${counts}`);
       digest = await c.call("TESSERA", "DIGEST");
       dbsize = await c.call("DBSIZE");
       assert.equal(await c.call("SELECT", "3"), "OK");

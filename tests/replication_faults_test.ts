@@ -110,7 +110,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a file failing on every attempt: aggregated error naming it, other files OK, nothing loaded; the replica stays up and retries",
+  name:
+    "a file failing on every attempt: aggregated error naming it, other files OK, nothing loaded; the replica stays up and retries",
   async fn() {
     await using master = await TestNode.start("master");
     const { replica: r, digest } = await replicaWithOldData({

@@ -319,6 +319,22 @@ export function recordFullSyncs(link: ReplicaLink): FullSyncResult[] {
   return seen;
 }
 
+/** Records every error message the link shows (`link.lastError` is cleared once it recovers). */
+export function recordErrors(link: ReplicaLink): string[] {
+  const seen: string[] = [];
+  let current = link.lastError;
+  Object.defineProperty(link, "lastError", {
+    configurable: true,
+    enumerable: true,
+    get: () => current,
+    set: (v: ReplicaLink["lastError"]) => {
+      current = v;
+      if (v !== undefined) seen.push(v.message);
+    },
+  });
+  return seen;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Dataset comparison
 
