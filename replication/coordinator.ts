@@ -315,9 +315,17 @@ export class ReplicationCoordinator implements AsyncDisposable {
 
   #clientClosed(c: Client): void {
     const s = this.#streaming.get(c);
-    if (s === undefined) return;
-    s.sender.close();
-    this.#streaming.delete(c);
+    if (s !== undefined) {
+      s.sender.close();
+      this.#streaming.delete(c);
+    }
+    // A replica whose link closed is gone (as in Redis), unless it is copying a snapshot over
+    // other connections: that one stays registered (its binlog pin included) until it times out.
+    for (const e of this.registry.entries()) {
+      if (e.clientId !== c.id) continue;
+      if (e.state === "full_sync") e.link = undefined;
+      else this.registry.remove(e.id);
+    }
   }
 
   // ---- replica side ----
@@ -349,6 +357,7 @@ export class ReplicationCoordinator implements AsyncDisposable {
       fullSync: this.#options.fullSync,
     });
     this.#router.role = "slave";
+    void this.#pool.broadcast({ t: "config", replica: true });
   }
 
   async #replicaof(args: string[]): Promise<string> {
@@ -364,6 +373,7 @@ export class ReplicationCoordinator implements AsyncDisposable {
         this.identity.master = null;
         saveIdentity(this.#root, this.identity);
         this.#router.role = "master";
+        await this.#pool.broadcast({ t: "config", replica: false });
         log.info("promoted to master");
       }
       return "OK";
@@ -517,7 +527,7 @@ export class ReplicationCoordinator implements AsyncDisposable {
       );
     }
     const replicas = this.registry.entries();
-    lines.push(`connected_slaves:${replicas.filter((e) => e.link !== undefined).length}`);
+    lines.push(`connected_slaves:${replicas.length}`);
     for (const [i, e] of replicas.entries()) {
       const state = e.state === "online"
         ? "online"

@@ -98,6 +98,11 @@ export class ReplicaRegistry {
     if (e && e.link === link) e.link = undefined;
   }
 
+  /** Forgets `id` (its connection closed while it was not in a full sync). */
+  remove(id: string): void {
+    this.#entries.delete(id);
+  }
+
   /** Forgets replicas silent for longer than `timeoutMs`; closes their links. */
   expire(timeoutMs: number): ReplicaEntry[] {
     const now = this.#clock();

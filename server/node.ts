@@ -13,6 +13,7 @@ import type { Position } from "../engine/binlog.ts";
 import { listSnapshots } from "../engine/snapshot.ts";
 import { type CoordinatorOptions, ReplicationCoordinator } from "../replication/coordinator.ts";
 import { installMarkerPath } from "../replication/replica_link.ts";
+import { loadIdentity } from "../replication/replication_state.ts";
 
 const log = getLogger(["tessera", "node"]);
 
@@ -60,6 +61,8 @@ export class TesseraNode implements AsyncDisposable {
       hz: config.hz,
       ignoreCorruption: config["ignore-corruption"] === "yes",
       resetBinlogTo: reset,
+      // A node that follows a master must not log local effects from its very first moment.
+      replica: dir !== undefined && loadIdentity(dir).master !== null,
       onWarning: (shard, message) => log.warn("shard {shard}: {message}", { shard, message }),
     });
     if (dir !== undefined) {

@@ -2,7 +2,8 @@
  * Replication end to end, in process over TCP (Tessera issue 4): full sync then the incremental
  * stream; a restarted replica resumes incrementally; a purged position sends it to a full sync;
  * MetaSync from a replica the master still knows is an upsert (no "already exists" loop);
- * read-only replicas, promotion, SLAVEOF, ROLE; the full sync's throttle and parallelism.
+ * read-only replicas, promotion, SLAVEOF, ROLE; keys expiring while replicated; the master's
+ * view of a replica that left; the full sync's throttle and parallelism.
  */
 import assert from "node:assert/strict";
 import { ReplyError } from "./resp_client.ts";
@@ -15,7 +16,6 @@ import {
   hasZsets,
   linkDetail,
   recordErrors,
-  recordFullSyncs,
   shardOf,
   sleep,
   snapshotBytes,

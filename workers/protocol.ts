@@ -25,6 +25,11 @@ export interface ShardConfig {
   /** Active expiry runs this many times per second (Redis' hz). */
   hz: number;
   /**
+   * This node follows a master: its binlog receives only the master's records (at the master's
+   * positions), so local effects such as expiry deletions are not logged.
+   */
+  replica?: boolean;
+  /**
    * Start the binlog afresh at this position (a replica's full sync was installed just before a
    * crash: the snapshot is in place, the old log belongs to another history).
    */
@@ -50,7 +55,7 @@ export type ToShard =
   }
   | { t: "restore"; items: KeyDump[] }
   | { t: "stats" }
-  | { t: "config"; appendfsync?: ShardConfig["appendfsync"] }
+  | { t: "config"; appendfsync?: ShardConfig["appendfsync"]; replica?: boolean }
   /** Start a point-in-time snapshot of this shard into `tmpDir` (written in the background). */
   | { t: "snapshot-begin"; tmpDir: string }
   /** How the running snapshot is doing. */

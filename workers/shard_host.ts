@@ -43,18 +43,22 @@ export class ShardHost {
   #commands = 0;
   #expired = 0;
   #snapshot: SnapshotState = { state: "idle" };
+  /** Following a master: nothing but shipped records goes to the binlog. */
+  #replica: boolean;
   #prepared: Keyspace | undefined;
 
   constructor(config: ShardConfig, options: ShardHostOptions = {}) {
     this.config = config;
+    this.#replica = config.replica ?? false;
     this.ks = new Keyspace({ clock: options.clock });
     this.exec = new Executor(this.ks, COMMANDS, (db, args) => {
-      if (!this.#suppress) this.#binlog?.append(db, args, this.ks.now());
+      if (!this.#suppress && !this.#replica) this.#binlog?.append(db, args, this.ks.now());
     });
     this.ks.onExpired = (db, key) => {
       this.#expired++;
-      // Replicas and replay must see the expiry as a deletion at this point of the stream.
-      if (!this.#suppress) this.#binlog?.append(db, ["DEL", key], this.ks.now());
+      // Replicas and replay must see the expiry as a deletion at this point of the stream; a
+      // replica leaves that to its master's DEL.
+      if (!this.#suppress && !this.#replica) this.#binlog?.append(db, ["DEL", key], this.ks.now());
     };
   }
 
@@ -121,6 +125,8 @@ export class ShardHost {
       case "digest":
         return [{ t: "digest", dbs: this.ks.dbs.map((db) => datasetDigest(db)) }, []];
       case "config":
+        if (msg.replica !== undefined) this.#replica = msg.replica;
+        return [{ t: "ok" }, []];
       case "init":
       case "close":
         return [{ t: "ok" }, []];
@@ -215,6 +221,7 @@ export class ShardHost {
 
   #logKeyState(db: number, key: string, dump: Uint8Array | null): void {
     this.exec.dirty++;
+    if (this.#replica) return;
     this.#binlog?.append(
       db,
       dump === null ? ["DEL", key] : ["__restore", key, bytesToLatin1(dump)],

@@ -33,6 +33,8 @@ export interface ShardPoolOptions {
   binlogFileSize?: number;
   hz?: number;
   ignoreCorruption?: boolean;
+  /** The node follows a master (see ShardConfig.replica). */
+  replica?: boolean;
   /** Per shard: restart the binlog at this position (finishing an interrupted install). */
   resetBinlogTo?: Position[];
   /** Called with warnings the shards reported while loading. */
@@ -110,6 +112,7 @@ export class ShardPool implements AsyncDisposable {
         ignoreCorruption: options.ignoreCorruption,
         hz: options.hz ?? 10,
         resetBinlogTo: options.resetBinlogTo?.[i],
+        replica: options.replica,
       };
       ready.push(
         new Promise<void>((resolve, reject) => {
