@@ -49,12 +49,9 @@ export class TesseraServer implements AsyncDisposable {
     const listener = Deno.listen({ hostname: config.bind, port: config.port });
     let node: TesseraNode;
     try {
-      node = await TesseraNode.start(
-        config,
-        inMemory ? undefined : config.dir,
-        listener.addr.port,
-        replication,
-      );
+      // `appendonly no` runs without a data directory, like an in-memory Redis.
+      const dir = inMemory || config.appendonly === "no" ? undefined : config.dir;
+      node = await TesseraNode.start(config, dir, listener.addr.port, replication);
     } catch (e) {
       listener.close();
       throw e;
