@@ -70,7 +70,7 @@ export interface ReplySink {
  * 1e-7 → "9.9999999999999995e-08", -0 → "-0".
  */
 export function formatDouble(d: number): string {
-  if (Number.isInteger(d) && d < 1e17 && d > -1e17) {
+  if (Number.isInteger(d) && d <= 9007199254740992 && d >= -9007199254740992) {
     return d === 0 && 1 / d < 0 ? "-0" : String(d);
   }
   if (d === Infinity) return "inf";

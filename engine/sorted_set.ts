@@ -8,6 +8,10 @@
  * entries before each chunk: those prefix counts are kept in an array that is recomputed lazily
  * from the first chunk that changed, so runs of writes never pay for them and a rank lookup after
  * a write pays O(number of chunks) once.
+ *
+ * Small sets (up to {@link SMALL_MAX} members, the common case of many small keys) skip the
+ * member → score map: they are one chunk, searched linearly, which saves most of the memory of
+ * a tiny set. The map is built when the set outgrows that size and kept from then on.
  */
 
 /** Compares (score, member) pairs the way Redis orders sorted sets (member by bytes). */
@@ -21,6 +25,8 @@ export function compareEntries(sa: number, ma: string, sb: number, mb: string): 
 const CHUNK_MAX = 512;
 /** A chunk smaller than this is merged with a neighbour when the result fits in a chunk. */
 const CHUNK_MIN = CHUNK_MAX / 4;
+/** Sets up to this size have no member → score map (see the module comment). */
+const SMALL_MAX = 16;
 
 interface Chunk {
   members: string[];
@@ -31,18 +37,22 @@ interface Chunk {
 export type EntryVisitor = (member: string, score: number) => void;
 
 export class SortedSet {
-  readonly #scores = new Map<string, number>();
+  /** member → score; undefined while the set is small (then it has at most one chunk). */
+  #dict: Map<string, number> | undefined = undefined;
+  #size = 0;
   #chunks: Chunk[] = [];
   /** `#starts[i]` = number of entries before chunk i; valid for i < `#valid`. */
-  #starts: number[] = [];
+  #starts: number[] | undefined = undefined;
   #valid = 0;
 
   /** Builds a sorted set from (member, score) pairs (a repeated member keeps its last score). */
   static from(pairs: Iterable<readonly [string, number]>): SortedSet {
     const z = new SortedSet();
-    const dict = z.#scores;
+    const dict = new Map<string, number>();
     for (const [m, s] of pairs) dict.set(m, s);
     if (dict.size === 0) return z;
+    z.#size = dict.size;
+    if (dict.size > SMALL_MAX) z.#dict = dict;
     const all = Array.from(dict);
     all.sort((a, b) => compareEntries(a[1], a[0], b[1], b[0]));
     const per = CHUNK_MAX / 2;
@@ -61,15 +71,20 @@ export class SortedSet {
   }
 
   get size(): number {
-    return this.#scores.size;
+    return this.#size;
   }
 
   score(member: string): number | undefined {
-    return this.#scores.get(member);
+    const dict = this.#dict;
+    if (dict !== undefined) return dict.get(member);
+    const c = this.#chunks[0];
+    if (c === undefined) return undefined;
+    const i = c.members.indexOf(member);
+    return i < 0 ? undefined : c.scores[i];
   }
 
   has(member: string): boolean {
-    return this.#scores.has(member);
+    return this.score(member) !== undefined;
   }
 
   /** Index of the chunk that holds (or would hold) (score, member). -1 when there are none. */
@@ -100,6 +115,16 @@ export class SortedSet {
       else hi = mid;
     }
     return lo;
+  }
+
+  /** Builds the member → score map (the set is about to outgrow {@link SMALL_MAX}). */
+  #buildDict(): Map<string, number> {
+    const dict = new Map<string, number>();
+    for (const c of this.#chunks) {
+      for (let i = 0; i < c.members.length; i++) dict.set(c.members[i]!, c.scores[i]!);
+    }
+    this.#dict = dict;
+    return dict;
   }
 
   #touched(ci: number): void {
@@ -186,17 +211,18 @@ export class SortedSet {
 
   /** Sets `member` to `score`. Returns true when the member is new. */
   add(member: string, score: number): boolean {
-    const old = this.#scores.get(member);
+    let dict = this.#dict;
+    const old = this.score(member);
     if (old === undefined) {
-      this.#scores.set(member, score);
+      if (dict === undefined && this.#size >= SMALL_MAX) dict = this.#buildDict();
+      if (dict !== undefined) dict.set(member, score);
+      this.#size++;
       this.#insert(member, score);
       return true;
     }
-    if (old === score) {
-      // Same order; only the sign of a zero may differ.
-      if (Object.is(old, score)) return false;
-    }
-    this.#scores.set(member, score);
+    // Equal scores keep the order; only the sign of a zero may differ.
+    if (old === score && Object.is(old, score)) return false;
+    if (dict !== undefined) dict.set(member, score);
     const ci = this.#chunkFor(old, member);
     const c = this.#chunks[ci]!;
     const p = SortedSet.#lowerBound(c, old, member);
@@ -226,21 +252,26 @@ export class SortedSet {
 
   /** Removes `member`. Returns true when it was there. */
   delete(member: string): boolean {
-    const old = this.#scores.get(member);
+    const old = this.score(member);
     if (old === undefined) return false;
-    this.#scores.delete(member);
+    this.#dict?.delete(member);
+    this.#size--;
     this.#remove(member, old);
     return true;
   }
 
-  /** Makes `#starts` valid for every chunk. */
-  #ensureStarts(): void {
+  /** Makes `#starts` valid for every chunk and returns it. */
+  #ensureStarts(): number[] {
     const chunks = this.#chunks;
-    const starts = this.#starts;
+    let starts = this.#starts;
+    if (starts === undefined) {
+      starts = this.#starts = [];
+      this.#valid = 0;
+    }
     let i = this.#valid;
     if (i >= chunks.length) {
       starts.length = chunks.length;
-      return;
+      return starts;
     }
     let acc = i === 0 ? 0 : starts[i - 1]! + chunks[i - 1]!.members.length;
     for (; i < chunks.length; i++) {
@@ -249,11 +280,18 @@ export class SortedSet {
     }
     starts.length = chunks.length;
     this.#valid = chunks.length;
+    return starts;
   }
 
-  /** Chunk index holding global index `i` (0 <= i < size); starts must be valid. */
+  /** Number of entries before chunk `ci`. */
+  #startOf(ci: number): number {
+    return ci === 0 ? 0 : this.#ensureStarts()[ci]!;
+  }
+
+  /** Chunk index holding global index `i` (0 <= i < size). */
   #chunkAt(i: number): number {
-    const starts = this.#starts;
+    if (this.#chunks.length === 1) return 0;
+    const starts = this.#ensureStarts();
     let lo = 0;
     let hi = starts.length - 1;
     while (lo < hi) {
@@ -266,28 +304,25 @@ export class SortedSet {
 
   /** 0-based rank in ascending order, or undefined. */
   rank(member: string): number | undefined {
-    const s = this.#scores.get(member);
+    const s = this.score(member);
     if (s === undefined) return undefined;
     const ci = this.#chunkFor(s, member);
-    this.#ensureStarts();
-    return this.#starts[ci]! + SortedSet.#lowerBound(this.#chunks[ci]!, s, member);
+    return this.#startOf(ci) + SortedSet.#lowerBound(this.#chunks[ci]!, s, member);
   }
 
   /** Entry at ascending rank `i`. */
   at(i: number): [string, number] | undefined {
-    if (i < 0 || i >= this.#scores.size) return undefined;
-    this.#ensureStarts();
+    if (i < 0 || i >= this.#size) return undefined;
     const ci = this.#chunkAt(i);
     const c = this.#chunks[ci]!;
-    const p = i - this.#starts[ci]!;
+    const p = i - this.#startOf(ci);
     return [c.members[p]!, c.scores[p]!];
   }
 
   /** Member at ascending rank `i` (0 <= i < size). */
   memberAt(i: number): string {
-    this.#ensureStarts();
     const ci = this.#chunkAt(i);
-    return this.#chunks[ci]!.members[i - this.#starts[ci]!]!;
+    return this.#chunks[ci]!.members[i - this.#startOf(ci)]!;
   }
 
   /** Index of the first entry with score >= `min` (or > `min` when `exclusive`); size if none. */
@@ -303,7 +338,7 @@ export class SortedSet {
       if (s < min || (exclusive && s === min)) lo = mid + 1;
       else hi = mid;
     }
-    if (lo === chunks.length) return this.#scores.size;
+    if (lo === chunks.length) return this.#size;
     const scores = chunks[lo]!.scores;
     let a = 0;
     let b = scores.length;
@@ -313,8 +348,7 @@ export class SortedSet {
       if (s < min || (exclusive && s === min)) a = mid + 1;
       else b = mid;
     }
-    this.#ensureStarts();
-    return this.#starts[lo]! + a;
+    return this.#startOf(lo) + a;
   }
 
   /**
@@ -333,7 +367,7 @@ export class SortedSet {
       if (m < member || (exclusive && m === member)) lo = mid + 1;
       else hi = mid;
     }
-    if (lo === chunks.length) return this.#scores.size;
+    if (lo === chunks.length) return this.#size;
     const members = chunks[lo]!.members;
     let a = 0;
     let b = members.length;
@@ -343,18 +377,16 @@ export class SortedSet {
       if (m < member || (exclusive && m === member)) a = mid + 1;
       else b = mid;
     }
-    this.#ensureStarts();
-    return this.#starts[lo]! + a;
+    return this.#startOf(lo) + a;
   }
 
   /** Calls `fn` for the entries at ranks `from` up to `to` (inclusive), ascending. */
   forRange(from: number, to: number, fn: EntryVisitor): void {
     if (from < 0) from = 0;
-    if (to >= this.#scores.size) to = this.#scores.size - 1;
+    if (to >= this.#size) to = this.#size - 1;
     if (from > to) return;
-    this.#ensureStarts();
     let ci = this.#chunkAt(from);
-    let p = from - this.#starts[ci]!;
+    let p = from - this.#startOf(ci);
     let left = to - from + 1;
     const chunks = this.#chunks;
     while (left > 0) {
@@ -372,11 +404,10 @@ export class SortedSet {
   /** Calls `fn` for the entries at ranks `from` down to `to` (inclusive, from >= to). */
   forRangeRev(from: number, to: number, fn: EntryVisitor): void {
     if (to < 0) to = 0;
-    if (from >= this.#scores.size) from = this.#scores.size - 1;
+    if (from >= this.#size) from = this.#size - 1;
     if (from < to) return;
-    this.#ensureStarts();
     let ci = this.#chunkAt(from);
-    let p = from - this.#starts[ci]!;
+    let p = from - this.#startOf(ci);
     let left = from - to + 1;
     const chunks = this.#chunks;
     while (left > 0) {
@@ -394,27 +425,28 @@ export class SortedSet {
   /** Removes the entries at ranks `from` to `to` (inclusive, clamped). Returns how many. */
   deleteRange(from: number, to: number): number {
     if (from < 0) from = 0;
-    if (to >= this.#scores.size) to = this.#scores.size - 1;
+    if (to >= this.#size) to = this.#size - 1;
     if (from > to) return 0;
     const removed = to - from + 1;
-    if (removed === this.#scores.size) {
-      this.#scores.clear();
+    if (removed === this.#size) {
+      this.#dict = undefined;
+      this.#size = 0;
       this.#chunks = [];
-      this.#starts = [];
+      this.#starts = undefined;
       this.#valid = 0;
       return removed;
     }
-    this.#ensureStarts();
     const chunks = this.#chunks;
     const first = this.#chunkAt(from);
     let ci = first;
-    let p = from - this.#starts[ci]!;
+    let p = from - this.#startOf(ci);
     let left = removed;
-    const dict = this.#scores;
+    const dict = this.#dict;
+    this.#size -= removed;
     while (left > 0) {
       const c = chunks[ci]!;
       const k = Math.min(c.members.length - p, left);
-      for (let j = p; j < p + k; j++) dict.delete(c.members[j]!);
+      if (dict !== undefined) { for (let j = p; j < p + k; j++) dict.delete(c.members[j]!); }
       c.members.splice(p, k);
       c.scores.splice(p, k);
       left -= k;

@@ -188,3 +188,34 @@ Deno.test("SortedSet: score updates in place and across chunks", () => {
   m.set("zero", -0);
   check(z, m);
 });
+
+Deno.test("SortedSet: growing past the small size and shrinking back", () => {
+  const z = new SortedSet();
+  const m = new Map<string, number>();
+  for (let i = 0; i < 40; i++) {
+    z.add(`m${i}`, 40 - i);
+    m.set(`m${i}`, 40 - i);
+    check(z, m);
+    assert.equal(z.score(`m${i}`), 40 - i);
+    assert.equal(z.has(`m${i + 1}`), false);
+  }
+  for (let i = 0; i < 40; i += 2) {
+    assert.equal(z.delete(`m${i}`), true);
+    m.delete(`m${i}`);
+  }
+  check(z, m);
+  assert.equal(z.deleteRange(0, 4), 5);
+  assert.equal(z.size, 15);
+  assert.equal(z.deleteRange(0, 14), 15);
+  assert.equal(z.size, 0);
+  assert.equal(z.score("m1"), undefined);
+  z.add("again", 1);
+  assert.deepEqual([...z.entries()], [["again", 1]]);
+  // from() picks the representation by size.
+  const big = SortedSet.from(Array.from({ length: 30 }, (_, i) => [`k${i}`, i] as const));
+  assert.equal(big.score("k29"), 29);
+  assert.equal(big.rank("k17"), 17);
+  const small = SortedSet.from([["b", 2], ["a", 2]]);
+  assert.equal(small.score("b"), 2);
+  assert.equal(small.rank("b"), 1);
+});

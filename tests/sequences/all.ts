@@ -5,6 +5,7 @@ import { keySequences } from "./keys.ts";
 import { listSequences } from "./lists.ts";
 import { setSequences } from "./sets.ts";
 import { hashSequences } from "./hashes.ts";
+import { zsetSequences } from "./zsets.ts";
 
 export const allSequences: Record<string, Sequence[]> = {
   strings: stringSequences,
@@ -12,4 +13,5 @@ export const allSequences: Record<string, Sequence[]> = {
   lists: listSequences,
   sets: setSequences,
   hashes: hashSequences,
+  zsets: zsetSequences,
 };
