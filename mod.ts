@@ -23,7 +23,16 @@ export {
 } from "./engine/errors.ts";
 export { type ServerConfig } from "./server/config.ts";
 
-/** Options for {@link Tessera.open}. */
+/**
+ * Options for {@link Tessera.open}.
+ *
+ * @example
+ * ```ts
+ * import { type OpenOptions, Tessera } from "./mod.ts";
+ * const options: OpenOptions = { dir: "./data", shards: 2, appendfsync: "always" };
+ * await using db = await Tessera.open(options);
+ * ```
+ */
 export interface OpenOptions {
   /** Data directory; without one the data lives in memory only. */
   dir?: string;

@@ -10,7 +10,16 @@ export interface TesseraErrorOptions {
   cause?: unknown;
 }
 
-/** Base class: an error with a RESP error prefix. */
+/**
+ * Base class: an error with a RESP error prefix (`code`), e.g. `WRONGTYPE`.
+ *
+ * @example
+ * ```ts
+ * import { TesseraError } from "./mod.ts";
+ * const e = new TesseraError("ERR", "something failed");
+ * console.log(e.toReplyLine()); // "ERR something failed"
+ * ```
+ */
 export class TesseraError extends Error {
   /** RESP error prefix, e.g. `ERR`, `WRONGTYPE`, `NOAUTH`. */
   readonly code: string;
@@ -25,7 +34,15 @@ export class TesseraError extends Error {
   }
 }
 
-/** A command failed in a way the client caused (bad syntax, out of range, ...). */
+/**
+ * A command failed in a way the client caused (bad syntax, out of range, ...).
+ *
+ * @example
+ * ```ts
+ * import { CommandError } from "./mod.ts";
+ * throw new CommandError("syntax error"); // replied as "-ERR syntax error"
+ * ```
+ */
 export class CommandError extends TesseraError {
   constructor(message: string, code = "ERR", options?: TesseraErrorOptions) {
     super(code, message, options);
@@ -33,7 +50,15 @@ export class CommandError extends TesseraError {
   }
 }
 
-/** Operation against a key holding the wrong kind of value. */
+/**
+ * Operation against a key holding the wrong kind of value.
+ *
+ * @example
+ * ```ts
+ * import { WrongTypeError } from "./mod.ts";
+ * console.log(new WrongTypeError().toReplyLine()); // "WRONGTYPE Operation against a key ..."
+ * ```
+ */
 export class WrongTypeError extends TesseraError {
   constructor(options?: TesseraErrorOptions) {
     super("WRONGTYPE", "Operation against a key holding the wrong kind of value", options);
@@ -41,7 +66,15 @@ export class WrongTypeError extends TesseraError {
   }
 }
 
-/** The client sent bytes that are not valid RESP; the connection is closed after the reply. */
+/**
+ * The client sent bytes that are not valid RESP; the connection is closed after the reply.
+ *
+ * @example
+ * ```ts
+ * import { ProtocolError } from "./mod.ts";
+ * console.log(new ProtocolError("invalid bulk length").message); // "Protocol error: invalid bulk length"
+ * ```
+ */
 export class ProtocolError extends TesseraError {
   constructor(message: string, options?: TesseraErrorOptions) {
     super("ERR", `Protocol error: ${message}`, options);
@@ -49,7 +82,16 @@ export class ProtocolError extends TesseraError {
   }
 }
 
-/** A file on disk (binlog, snapshot, manifest) is damaged or missing. */
+/**
+ * A file on disk (binlog, snapshot, manifest) is damaged or missing; names the file and offset.
+ *
+ * @example
+ * ```ts
+ * import { CorruptionError } from "./mod.ts";
+ * const e = new CorruptionError("data/binlog/shard-0/binlog.000001", 4096, "bad CRC");
+ * console.log(e.file, e.offset);
+ * ```
+ */
 export class CorruptionError extends TesseraError {
   readonly file: string;
   readonly offset: number;
@@ -61,7 +103,16 @@ export class CorruptionError extends TesseraError {
   }
 }
 
-/** A replication step failed after all its attempts. */
+/**
+ * A replication step failed after all its attempts; `cause` holds the last underlying error.
+ *
+ * @example
+ * ```ts
+ * import { ReplicationError } from "./mod.ts";
+ * const e = new ReplicationError("full sync failed", { cause: new Error("connection reset") });
+ * console.log(e.message, e.cause);
+ * ```
+ */
 export class ReplicationError extends TesseraError {
   constructor(message: string, options?: TesseraErrorOptions) {
     super("ERR", message, options);

@@ -7,7 +7,18 @@
  * (2 or 3) so a handler asks for a map or a double and the sink picks the shape.
  */
 
-/** A RESP error reply as a value (returned, not thrown, by decoders). */
+/**
+ * A RESP error reply as a value (returned, not thrown, by decoders and `Tessera.command`).
+ *
+ * @example
+ * ```ts
+ * import { ReplyError, Tessera } from "./mod.ts";
+ * await using db = await Tessera.open();
+ * await db.command("SET", "k", "v");
+ * const r = await db.command("INCR", "k");
+ * if (r instanceof ReplyError) console.log(r.code); // "ERR"
+ * ```
+ */
 export class ReplyError extends Error {
   /** The error prefix, e.g. `ERR`, `WRONGTYPE`. */
   readonly code: string;
@@ -22,6 +33,14 @@ export class ReplyError extends Error {
 /**
  * A decoded reply. Bulk and simple strings are latin1 ("binary") strings, integers are numbers
  * (bigint past 2^53), RESP3 maps are `Map`, sets and pushes are arrays.
+ *
+ * @example
+ * ```ts
+ * import { type ReplyValue, Tessera } from "./mod.ts";
+ * await using db = await Tessera.open();
+ * await db.command("HSET", "h", "f", "v");
+ * const all: ReplyValue = await db.command("HGETALL", "h"); // ["f", "v"]
+ * ```
  */
 export type ReplyValue =
   | string

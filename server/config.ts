@@ -3,7 +3,16 @@
  */
 import { CommandError } from "../engine/errors.ts";
 
-/** Every setting Tessera knows, with its current value as CONFIG GET shows it. */
+/**
+ * Every setting Tessera knows, with its current value as CONFIG GET shows it.
+ *
+ * @example
+ * ```ts
+ * import { type ServerConfig, TesseraServer } from "./mod.ts";
+ * const settings: Partial<ServerConfig> = { appendfsync: "always", "binlog-keep-files": 4 };
+ * await using server = await TesseraServer.start({ port: 0, dir: "./data", ...settings });
+ * ```
+ */
 export interface ServerConfig {
   port: number;
   bind: string;

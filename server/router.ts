@@ -237,8 +237,18 @@ export class Router {
     const queueing = !inExec && c.multi !== undefined && !TX_CONTROL.has(name);
     const reject = (line: string) => {
       this.stats.rejectedCalls++;
-      // An error while queueing dooms the transaction (EXEC answers EXECABORT).
-      if (queueing) c.multiError = true;
+      if (!inExec && c.multi !== undefined) {
+        if (name === "exec") {
+          // A refused EXEC ends the transaction.
+          c.multi = undefined;
+          c.multiError = false;
+          this.unwatch(c);
+          line = `EXECABORT Transaction discarded because of: ${line.replace(/^ERR /, "")}`;
+        } else {
+          // Any refused command inside MULTI (queued or not) dooms the transaction.
+          c.multiError = true;
+        }
+      }
       this.replyError(slot, line);
     };
     if (route === undefined) return reject(unknownCommandLine(argv.map(bytesToLatin1)));
@@ -335,7 +345,7 @@ export class Router {
 
   /** A write was dispatched: tell watchers (WATCH) and listeners (blocked clients). */
   #afterWrite(c: Client, name: string, def: CommandDef | undefined, argv: Uint8Array[]): void {
-    if (this.#watchers.size !== 0) this.#touchWatched(c, name, def, argv);
+    if (this.#watchers.size !== 0) this.#touchWatched(c, def, argv);
     if (this.writeListeners.length === 0) return;
     const refs = def === undefined ? [] : keyRefs(def, argv.map(bytesToLatin1), c.db);
     for (const l of this.writeListeners) l(c, name, refs);
@@ -350,13 +360,21 @@ export class Router {
 
   /** CLIENT PAUSE: holds every client's commands (or only writes) for `ms`. */
   pauseClients(ms: number, writesOnly: boolean): void {
+    // As in Redis, a pause in progress only gets longer or stricter (ALL beats WRITE).
+    this.#pauseWritesOnly = this.#pauseUntil === 0
+      ? writesOnly
+      : this.#pauseWritesOnly && writesOnly;
     this.#pauseUntil = Math.max(this.#pauseUntil, Date.now() + ms);
-    this.#pauseWritesOnly = writesOnly;
     clearTimeout(this.#pauseTimer);
-    this.#pauseTimer = setTimeout(
-      () => this.unpauseClients(),
-      Math.max(0, this.#pauseUntil - Date.now()),
-    );
+    const arm = () => {
+      // Timers longer than 2^31-1 ms fire at once: wait in steps.
+      const left = this.#pauseUntil - Date.now();
+      this.#pauseTimer = setTimeout(
+        () => left > 2 ** 31 - 1 ? arm() : this.unpauseClients(),
+        Math.min(Math.max(0, left), 2 ** 31 - 1),
+      );
+    };
+    arm();
   }
 
   /** CLIENT UNPAUSE (or the pause timing out): replays what was held. */
@@ -371,12 +389,20 @@ export class Router {
 
   #pausedFor(c: Client, argv: Uint8Array[]): boolean {
     if (Date.now() >= this.#pauseUntil) return false;
+    if (c.flags === "S") return false; // replicas are never paused
     const name = lowerAscii(argv[0]!);
-    // The pausing client's own control commands go through.
-    if (name === "client") return false;
-    if (this.#pauseWritesOnly && !(this.#routes.get(name)?.write ?? false)) return false;
+    // As in Redis 7.0, PAUSE ALL holds every command, CLIENT UNPAUSE and the pauser's own too.
+    if (this.#pauseWritesOnly && !this.#writes(c, name)) return false;
     this.#pausedClients.add(c);
     return true;
+  }
+
+  /** True when `name` writes; EXEC writes when a queued command does (as for Redis' pause). */
+  #writes(c: Client, name: string): boolean {
+    if (name === "exec" && c.multi !== undefined) {
+      return c.multi.some((q) => this.#routes.get(lowerAscii(q.argv[0]!))?.write ?? false);
+    }
+    return this.#routes.get(name)?.write ?? false;
   }
 
   /** Holds `c`'s further requests (a blocked client) until {@link resume}. */
@@ -389,12 +415,20 @@ export class Router {
     const queued = c.paused;
     c.paused = undefined;
     if (queued === undefined) return;
+    // A client that went away: what it sent after the held command is dropped, as Redis drops
+    // a closed client's unread input.
+    if (c.closing || this.clients.get(c.id) !== c) return;
     for (let i = 0; i < queued.length; i++) {
       const d = queued[i]!;
       const again = c.paused as Deferred[] | undefined;
       if (again !== undefined) {
         // Paused again (another blocking command): keep the rest for later.
         again.push(...queued.slice(i));
+        return;
+      }
+      if (this.#pauseUntil !== 0 && this.#pausedFor(c, d.args)) {
+        // Held by CLIENT PAUSE now: the rest waits for the unpause.
+        c.paused = queued.slice(i);
         return;
       }
       if (this.#gated) this.#deferred.push(d);
@@ -407,15 +441,12 @@ export class Router {
   /** Clients watching each "db\0key". */
   readonly #watchers = new Map<string, Set<Client>>();
 
-  /** A write to watched keys makes their watchers' EXEC fail. */
-  #touchWatched(c: Client, name: string, def: CommandDef | undefined, argv: Uint8Array[]): void {
-    if (name === "flushall" || name === "flushdb") {
-      for (const [id, set] of this.#watchers) {
-        if (name === "flushdb" && !id.startsWith(`${c.db}\0`)) continue;
-        for (const w of set) w.watchDirty = true;
-      }
-      return;
-    }
+  /**
+   * A write to watched keys makes their watchers' EXEC fail. FLUSHDB/FLUSHALL only fail the
+   * watchers of keys that existed (as in Redis): EXEC's fingerprint check sees those as gone, and
+   * a key created after WATCH already made its watchers dirty.
+   */
+  #touchWatched(c: Client, def: CommandDef | undefined, argv: Uint8Array[]): void {
     if (def === undefined) return;
     for (const [db, key] of keyRefs(def, argv.map(bytesToLatin1), c.db)) {
       const set = this.#watchers.get(`${db}\0${key}`);
@@ -574,7 +605,9 @@ export class Router {
       const d = this.#deferred.shift()!;
       if (typeof d === "function") d();
       else if (d.client.paused !== undefined) d.client.paused.push(d);
-      else this.#dispatch(d.client, d.args, d.raw);
+      else if (this.#pauseUntil !== 0 && this.#pausedFor(d.client, d.args)) {
+        d.client.paused = [d];
+      } else this.#dispatch(d.client, d.args, d.raw);
     }
   }
 

@@ -12,7 +12,17 @@ import { VERSION } from "./version.ts";
 
 const log = getLogger(["tessera", "server"]);
 
-/** Options for {@link TesseraServer.start}; anything left out takes its default. */
+/**
+ * Options for {@link TesseraServer.start}: any setting of {@link ServerConfig}, plus
+ * `inMemory` and replication tuning; anything left out takes its default.
+ *
+ * @example
+ * ```ts
+ * import { type ServerOptions, TesseraServer } from "./mod.ts";
+ * const options: ServerOptions = { port: 0, shards: 2, inMemory: true };
+ * await using server = await TesseraServer.start(options);
+ * ```
+ */
 export type ServerOptions = Partial<ServerConfig> & {
   /** Keep the data in memory only (no binlog, no snapshots). */
   inMemory?: boolean;
@@ -20,6 +30,17 @@ export type ServerOptions = Partial<ServerConfig> & {
   replication?: CoordinatorOptions;
 };
 
+/**
+ * A running Redis-protocol server: shard workers, persistence, replication and a TCP listener.
+ * Close it with `close()`, `SHUTDOWN`, or `await using`.
+ *
+ * @example
+ * ```ts
+ * import { TesseraServer } from "./mod.ts";
+ * await using server = await TesseraServer.start({ port: 0, dir: "./data", shards: 2 });
+ * console.log(`redis-cli -p ${server.port}`);
+ * ```
+ */
 export class TesseraServer implements AsyncDisposable {
   readonly config: ServerConfig;
   readonly node: TesseraNode;

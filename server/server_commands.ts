@@ -267,23 +267,26 @@ def(
         return;
       }
       case "pause": {
+        if (args.length < 3) subcommandArity("pause");
         if (args.length !== 3 && args.length !== 4) break;
-        const ms = tryParseInt(args[2]!);
-        if (ms === undefined || ms < 0) {
-          throw new CommandError("timeout is not an integer or out of range");
-        }
         const mode = args.length === 4 ? args[3]!.toLowerCase() : "all";
-        if (mode !== "all" && mode !== "write") throw syntaxError();
+        if (mode !== "all" && mode !== "write") {
+          throw new CommandError("CLIENT PAUSE mode must be WRITE or ALL");
+        }
+        const ms = tryParseInt(args[2]!);
+        if (ms === undefined) throw new CommandError("timeout is not an integer or out of range");
+        if (ms < 0) throw new CommandError("timeout is negative");
         r.pauseClients(ms, mode === "write");
         w.simple("OK");
         return;
       }
       case "unpause":
-        if (args.length !== 2) break;
+        if (args.length !== 2) subcommandArity("unpause");
         r.unpauseClients();
         w.simple("OK");
         return;
       case "unblock": {
+        if (args.length < 3) subcommandArity("unblock");
         if (args.length !== 3 && args.length !== 4) break;
         const id = tryParseInt(args[2]!);
         if (id === undefined) throw notIntegerError();
@@ -332,6 +335,11 @@ def(
     );
   }),
 );
+
+/** Throws Redis' arity error of a CLIENT subcommand. */
+function subcommandArity(sub: string): never {
+  throw new CommandError(`wrong number of arguments for 'client|${sub}' command`);
+}
 
 function clientKillTargets(r: Router, self: Client, args: string[]): Client[] | "old" {
   if (args.length === 3) return "old";
