@@ -31,10 +31,8 @@ export abstract class Client implements SlotOwner {
   multi: Array<{ argv: Uint8Array[]; raw: Uint8Array }> | undefined;
   /** A command failed while queueing: EXEC answers EXECABORT. */
   multiError = false;
-  /** Watched "db\0key" → fingerprint at WATCH time. */
+  /** Watched "db\0key" → the key's version (on its shard) at WATCH time. */
   readonly watched: Map<string, string> = new Map();
-  /** A watched key was written: EXEC fails. */
-  watchDirty = false;
   /** Set while EXEC runs this client's queued commands (blocking commands don't block). */
   inExec = false;
   /** Requests held while the client is blocked (BLPOP...), replayed when it is served. */

@@ -258,6 +258,19 @@ export class Router {
     c.lastCommand = name;
     const spec = route.main ?? route.def;
     if (!arityOk(spec, argv.length)) return reject(arityErrorLine(spec.name));
+    const subs = route.main?.subcommands;
+    if (subs !== undefined && argv.length >= 2) {
+      const sub = lowerAscii(argv[1]!);
+      const arity = subs[sub];
+      if (arity === undefined) {
+        return reject(
+          `ERR unknown subcommand '${
+            bytesToLatin1(argv[1]!).slice(0, 128)
+          }'. Try ${name.toUpperCase()} HELP.`,
+        );
+      }
+      if (!arityOk({ arity }, argv.length)) return reject(arityErrorLine(`${name}|${sub}`));
+    }
     // Subscribed RESP2 clients may run only a few commands (not checked for EXEC's queue).
     if (c.restricted !== undefined && !inExec) {
       const refused = c.restricted(
@@ -279,7 +292,7 @@ export class Router {
     if (route.main !== undefined) route.main.run(this, c, argv.map(bytesToLatin1), slot);
     else this.#routeEngine(c, route.def, argv, raw, slot);
     // After routing, so whatever the listeners send (blocked clients retrying) runs after it.
-    if (route.write && (this.#watchers.size !== 0 || this.writeListeners.length !== 0)) {
+    if (route.write && this.writeListeners.length !== 0) {
       this.#afterWrite(c, spec.name, route.def, argv);
     }
   }
@@ -329,9 +342,7 @@ export class Router {
       const slot: ReplySlot = { data: undefined, owner: { slotReady: () => resolve(slot.data!) } };
       this.#routeEngine(c, def, argv, encodeCommand(args), slot);
     });
-    if (
-      def.flags.includes("write") && (this.#watchers.size !== 0 || this.writeListeners.length !== 0)
-    ) {
+    if (def.flags.includes("write") && this.writeListeners.length !== 0) {
       this.#afterWrite(c, def.name, def, argv);
     }
     return p;
@@ -343,10 +354,8 @@ export class Router {
     else fn();
   }
 
-  /** A write was dispatched: tell watchers (WATCH) and listeners (blocked clients). */
+  /** A write was dispatched: tell the listeners (blocked clients). */
   #afterWrite(c: Client, name: string, def: CommandDef | undefined, argv: Uint8Array[]): void {
-    if (this.#watchers.size !== 0) this.#touchWatched(c, def, argv);
-    if (this.writeListeners.length === 0) return;
     const refs = def === undefined ? [] : keyRefs(def, argv.map(bytesToLatin1), c.db);
     for (const l of this.writeListeners) l(c, name, refs);
   }
@@ -438,48 +447,36 @@ export class Router {
 
   // ---- transactions ----
 
-  /** Clients watching each "db\0key". */
-  readonly #watchers = new Map<string, Set<Client>>();
-
   /**
-   * A write to watched keys makes their watchers' EXEC fail. FLUSHDB/FLUSHALL only fail the
-   * watchers of keys that existed (as in Redis): EXEC's fingerprint check sees those as gone, and
-   * a key created after WATCH already made its watchers dirty.
+   * WATCH: each shard keeps a version per watched key, bumped by every change it makes to the
+   * key (a write that changed something, an expiry, a flush of an existing key, a cross-shard
+   * restore, a replicated record); EXEC compares them with the versions seen at WATCH.
    */
-  #touchWatched(c: Client, def: CommandDef | undefined, argv: Uint8Array[]): void {
-    if (def === undefined) return;
-    for (const [db, key] of keyRefs(def, argv.map(bytesToLatin1), c.db)) {
-      const set = this.#watchers.get(`${db}\0${key}`);
-      if (set) { for (const w of set) w.watchDirty = true; }
-    }
-  }
-
-  /** WATCH: remembers the keys and a fingerprint of their current state. */
   async watch(c: Client, keys: string[]): Promise<void> {
-    const fresh = keys.filter((k) => !c.watched.has(`${c.db}\0${k}`));
-    const prints = await this.#fingerprints(c.db, fresh);
-    for (const [i, key] of fresh.entries()) {
-      const id = `${c.db}\0${key}`;
-      c.watched.set(id, prints[i]!);
-      let set = this.#watchers.get(id);
-      if (!set) this.#watchers.set(id, set = new Set());
-      set.add(c);
-    }
+    const fresh = [...new Set(keys)].filter((k) => !c.watched.has(`${c.db}\0${k}`));
+    const versions = await this.#watchCall(c.db, fresh, "watch");
+    fresh.forEach((key, i) => c.watched.set(`${c.db}\0${key}`, versions[i]!));
   }
 
   /** UNWATCH (also after EXEC, DISCARD, RESET and disconnect). */
   unwatch(c: Client): void {
-    for (const id of c.watched.keys()) {
-      const set = this.#watchers.get(id);
-      set?.delete(c);
-      if (set?.size === 0) this.#watchers.delete(id);
+    if (c.watched.size === 0) return;
+    for (const [db, keys] of groupWatched(c)) {
+      void this.#watchCall(
+        db,
+        keys.map(([k]) => k),
+        "unwatch",
+      ).catch(() => {});
     }
     c.watched.clear();
-    c.watchDirty = false;
   }
 
-  /** A fingerprint per key: its dumped state (value and expiry), or "" when absent. */
-  async #fingerprints(db: number, keys: string[]): Promise<string[]> {
+  /** Sends a watch/unwatch/versions request to the shards owning `keys`; versions in key order. */
+  async #watchCall(
+    db: number,
+    keys: string[],
+    t: "watch" | "unwatch" | "versions",
+  ): Promise<string[]> {
     const byShard = new Map<number, number[]>();
     keys.forEach((k, i) => {
       const s = this.pool.slotToShard[keySlot(latin1ToBytes(k))]!;
@@ -489,9 +486,8 @@ export class Router {
     });
     const out: string[] = new Array(keys.length).fill("");
     await Promise.all([...byShard].map(async ([s, idx]) => {
-      const m = await this.pool.call(s, { t: "export", keys: idx.map((i) => [db, keys[i]!]) });
-      if (m.t !== "exported") return;
-      m.dumps.forEach(([, , dump], j) => out[idx[j]!] = dump === null ? "" : bytesToLatin1(dump));
+      const m = await this.pool.call(s, { t, keys: idx.map((i) => [db, keys[i]!]) });
+      if (m.t === "versions") m.versions.forEach((v, j) => out[idx[j]!] = String(v));
     }));
     return out;
   }
@@ -512,10 +508,9 @@ export class Router {
     }
     return await this.gated(async () => {
       try {
-        if (c.watchDirty) return this.#nullArray(c);
         for (const [db, keys] of groupWatched(c)) {
-          const now = await this.#fingerprints(db, keys.map(([k]) => k));
-          if (now.some((p, i) => p !== keys[i]![1])) return this.#nullArray(c);
+          const now = await this.#watchCall(db, keys.map(([k]) => k), "versions");
+          if (now.some((v, i) => v !== keys[i]![1])) return this.#nullArray(c);
         }
         const parts: Uint8Array[] = [];
         c.inExec = true;

@@ -24,6 +24,11 @@ export interface MainCommand {
   step: number;
   /** Allowed before AUTH. */
   noAuth?: boolean;
+  /**
+   * For container commands (CONFIG, CLIENT...): each subcommand's arity, Redis-style. The router
+   * checks them before running or queueing the command, so errors doom a MULTI as in Redis.
+   */
+  subcommands?: Readonly<Record<string, number>>;
   run(r: Router, c: Client, args: string[], slot: ReplySlot): void;
 }
 
@@ -825,3 +830,29 @@ export function infoSections(
 
 /** Every main-thread command by name. */
 export const MAIN_COMMANDS: Map<string, MainCommand> = new Map(table.map((m) => [m.name, m]));
+
+// Subcommand arities as Redis 7.0's COMMAND INFO gives them.
+const SUBCOMMANDS: Record<string, Record<string, number>> = {
+  config: { get: -3, set: -4, resetstat: 2, rewrite: 2, help: 2 },
+  client: {
+    id: 2,
+    getname: 2,
+    setname: 3,
+    info: 2,
+    list: -2,
+    kill: -3,
+    pause: -3,
+    unpause: 2,
+    unblock: -3,
+    setinfo: 4,
+    "no-evict": 3,
+    "no-touch": 3,
+    help: 2,
+  },
+  command: { count: 2, info: -2, docs: -2, list: -2, getkeys: -3, help: 2 },
+  function: { flush: -2, list: -2, help: 2 },
+};
+for (const [name, subs] of Object.entries(SUBCOMMANDS)) {
+  const cmd = MAIN_COMMANDS.get(name);
+  if (cmd) cmd.subcommands = subs;
+}

@@ -67,6 +67,8 @@ export type ToShard =
   /** Swap the prepared data in and restart the binlog at `position`. */
   | { t: "install-commit"; position: Position }
   | { t: "install-abort" }
+  /** WATCH bookkeeping: start/stop tracking keys, or read their versions. */
+  | { t: "watch" | "unwatch" | "versions"; keys: Array<[db: number, key: string]> }
   /** Order-independent digest of each database (replication checks). */
   | { t: "digest" }
   | { t: "close" };
@@ -114,5 +116,6 @@ export type FromShard =
   | { t: "applied"; position: Position; applied: number }
   | { t: "apply-failed"; position: Position; applied: number; message: string }
   | { t: "digest"; dbs: string[] }
+  | { t: "versions"; versions: number[] }
   | { t: "error"; message: string }
   | { t: "ok" };

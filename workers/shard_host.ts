@@ -43,6 +43,8 @@ export class ShardHost {
   #commands = 0;
   #expired = 0;
   #snapshot: SnapshotState = { state: "idle" };
+  /** Versions of the keys clients WATCH ("db\0key"), with how many watches hold each. */
+  readonly #watched = new Map<string, { v: number; refs: number }>();
   /** Following a master: nothing but shipped records goes to the binlog. */
   #replica: boolean;
   #prepared: Keyspace | undefined;
@@ -52,10 +54,12 @@ export class ShardHost {
     this.#replica = config.replica ?? false;
     this.ks = new Keyspace({ clock: options.clock });
     this.exec = new Executor(this.ks, COMMANDS, (db, args) => {
+      if (this.#watched.size !== 0) this.#touchEffect(db, args);
       if (!this.#suppress && !this.#replica) this.#binlog?.append(db, args, this.ks.now());
     });
     this.ks.onExpired = (db, key) => {
       this.#expired++;
+      if (this.#watched.size !== 0) this.#bump(db, key);
       // Replicas and replay must see the expiry as a deletion at this point of the stream; a
       // replica leaves that to its master's DEL.
       if (!this.#suppress && !this.#replica) this.#binlog?.append(db, ["DEL", key], this.ks.now());
@@ -77,7 +81,10 @@ export class ShardHost {
     const sink = new RespWriter(2);
     this.#suppress = true;
     try {
-      for (const op of ops) this.exec.execute(op.db, op.args, sink);
+      for (const op of ops) {
+        if (this.#watched.size !== 0) this.#beforeFlush(op.db, op.args);
+        this.exec.execute(op.db, op.args, sink);
+      }
     } finally {
       this.#suppress = false;
     }
@@ -122,6 +129,10 @@ export class ShardHost {
       case "install-abort":
         this.#prepared = undefined;
         return [{ t: "ok" }, []];
+      case "watch":
+      case "unwatch":
+      case "versions":
+        return [{ t: "versions", versions: this.watchKeys(msg.t, msg.keys) }, []];
       case "digest":
         return [{ t: "digest", dbs: this.ks.dbs.map((db) => datasetDigest(db)) }, []];
       case "config":
@@ -155,8 +166,55 @@ export class ShardHost {
     return { t: "replies", buf: w.take(), ends };
   }
 
+  // ---- WATCH ----
+
+  /** Registers, releases or reads the versions of watched keys. */
+  watchKeys(t: "watch" | "unwatch" | "versions", keys: Array<[number, string]>): number[] {
+    return keys.map(([db, key]) => {
+      const id = `${db}\0${key}`;
+      let w = this.#watched.get(id);
+      if (t === "watch") {
+        if (w === undefined) this.#watched.set(id, w = { v: 0, refs: 0 });
+        w.refs++;
+      } else if (t === "unwatch") {
+        if (w !== undefined && --w.refs <= 0) this.#watched.delete(id);
+        return 0;
+      } else {
+        // A key that expired since WATCH is a change: look it up so lazy expiry runs.
+        this.ks.db(db).get(key);
+        w = this.#watched.get(id);
+      }
+      return w?.v ?? 0;
+    });
+  }
+
+  #bump(db: number, key: string): void {
+    const w = this.#watched.get(`${db}\0${key}`);
+    if (w !== undefined) w.v++;
+  }
+
+  /** A propagated effect changed its keys. */
+  #touchEffect(db: number, args: string[]): void {
+    const def = COMMANDS.get(args[0]!.toLowerCase());
+    if (def !== undefined) { for (const [d, k] of keyRefs(def, args, db)) this.#bump(d, k); }
+  }
+
+  /** FLUSHDB/FLUSHALL change the watched keys that exist when they run. */
+  #beforeFlush(db: number, args: string[]): void {
+    const name = args[0]!.toLowerCase();
+    if (name !== "flushdb" && name !== "flushall") return;
+    for (const id of this.#watched.keys()) {
+      const cut = id.indexOf("\0");
+      const d = Number(id.slice(0, cut));
+      if ((name === "flushall" || d === db) && this.ks.db(d).has(id.slice(cut + 1))) {
+        this.#bump(d, id.slice(cut + 1));
+      }
+    }
+  }
+
   #execute(db: number, args: string[], w: RespWriter): void {
     this.#commands++;
+    if (this.#watched.size !== 0) this.#beforeFlush(db, args);
     const mark = w.length;
     try {
       this.exec.execute(db, args, w);
@@ -213,6 +271,7 @@ export class ShardHost {
 
   #install(db: number, key: string, dump: Uint8Array | null): void {
     if (this.#snapshot.state === "running") this.#snapshot.cursor.beforeWrite(db, key);
+    if (this.#watched.size !== 0) this.#bump(db, key);
     const d = this.ks.db(db);
     d.data.delete(key);
     d.expires.delete(key);
