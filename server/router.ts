@@ -512,6 +512,29 @@ export class Router {
           const now = await this.#watchCall(db, keys.map(([k]) => k), "versions");
           if (now.some((v, i) => v !== keys[i]![1])) return this.#nullArray(c);
         }
+        const unit = this.#singleShardUnit(c, queued);
+        if (unit !== undefined) {
+          const res = await this.pool.call(unit.shard, {
+            t: "multi",
+            db: c.db,
+            proto: c.proto,
+            commands: unit.commands,
+          });
+          if (res.t !== "multi-done") throw new Error(`unexpected answer ${res.t}`);
+          this.stats.commands += queued.length;
+          // Blocked clients waiting on these keys retry once the gate opens.
+          for (const q of queued) {
+            const def = this.#routes.get(lowerAscii(q.argv[0]!))?.def;
+            if (def?.flags.includes("write") && this.writeListeners.length !== 0) {
+              this.#afterWrite(c, def.name, def, q.argv);
+            }
+          }
+          const head = latin1ToBytes(`*${queued.length}\r\n`);
+          const out = new Uint8Array(head.length + res.replies.length);
+          out.set(head);
+          out.set(res.replies, head.length);
+          return out;
+        }
         const parts: Uint8Array[] = [];
         c.inExec = true;
         for (const q of queued) {
@@ -542,6 +565,34 @@ export class Router {
         this.unwatch(c);
       }
     });
+  }
+
+  /**
+   * A transaction of plain key commands whose keys all live on one shard: that shard runs it in
+   * one go and logs it as one unit. Anything else (server commands, blocking commands, keys on
+   * several shards) runs command by command under the gate.
+   */
+  #singleShardUnit(
+    c: Client,
+    queued: ReadonlyArray<{ argv: Uint8Array[] }>,
+  ): { shard: number; commands: string[][] } | undefined {
+    if (queued.length === 0) return undefined;
+    let shard: number | undefined;
+    const commands: string[][] = [];
+    for (const q of queued) {
+      const route = this.#routes.get(lowerAscii(q.argv[0]!));
+      if (route === undefined || route.def === undefined) return undefined;
+      const args = q.argv.map(bytesToLatin1);
+      const refs = keyRefs(route.def, args, c.db);
+      if (refs.length === 0 || refs.some(([db]) => db !== c.db)) return undefined;
+      for (const [, key] of refs) {
+        const s = this.pool.slotToShard[keySlot(latin1ToBytes(key))]!;
+        if (shard === undefined) shard = s;
+        else if (s !== shard) return undefined;
+      }
+      commands.push(args);
+    }
+    return shard === undefined ? undefined : { shard, commands };
   }
 
   #nullArray(c: Client): Uint8Array {

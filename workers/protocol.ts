@@ -54,6 +54,8 @@ export type ToShard =
     write: boolean;
   }
   | { t: "restore"; items: KeyDump[] }
+  /** A transaction whose keys are all on this shard: run it and log it as one unit record. */
+  | { t: "multi"; db: number; proto: 2 | 3; commands: string[][] }
   | { t: "stats" }
   | { t: "config"; appendfsync?: ShardConfig["appendfsync"]; replica?: boolean }
   /** Start a point-in-time snapshot of this shard into `tmpDir` (written in the background). */
@@ -108,6 +110,7 @@ export type FromShard =
   | { t: "exported"; dumps: KeyDump[] }
   | { t: "crossed"; reply: Uint8Array; writeback: KeyDump[] }
   | { t: "restored" }
+  | { t: "multi-done"; replies: Uint8Array }
   | { t: "stats"; stats: ShardStats }
   | { t: "snapshot-started"; position: Position }
   | { t: "snapshot-status"; state: "running" | "idle" }

@@ -45,6 +45,8 @@ export class ShardHost {
   #snapshot: SnapshotState = { state: "idle" };
   /** Versions of the keys clients WATCH ("db\0key"), with how many watches hold each. */
   readonly #watched = new Map<string, { v: number; refs: number }>();
+  /** While a transaction runs: its effects, logged together as one unit record at the end. */
+  #unit: Array<{ db: number; args: string[] }> | undefined;
   /** Following a master: nothing but shipped records goes to the binlog. */
   #replica: boolean;
   #prepared: Keyspace | undefined;
@@ -55,14 +57,18 @@ export class ShardHost {
     this.ks = new Keyspace({ clock: options.clock });
     this.exec = new Executor(this.ks, COMMANDS, (db, args) => {
       if (this.#watched.size !== 0) this.#touchEffect(db, args);
-      if (!this.#suppress && !this.#replica) this.#binlog?.append(db, args, this.ks.now());
+      if (this.#suppress || this.#replica) return;
+      if (this.#unit !== undefined) this.#unit.push({ db, args });
+      else this.#binlog?.append(db, args, this.ks.now());
     });
     this.ks.onExpired = (db, key) => {
       this.#expired++;
       if (this.#watched.size !== 0) this.#bump(db, key);
       // Replicas and replay must see the expiry as a deletion at this point of the stream; a
       // replica leaves that to its master's DEL.
-      if (!this.#suppress && !this.#replica) this.#binlog?.append(db, ["DEL", key], this.ks.now());
+      if (this.#suppress || this.#replica) return;
+      if (this.#unit !== undefined) this.#unit.push({ db, args: ["DEL", key] });
+      else this.#binlog?.append(db, ["DEL", key], this.ks.now());
     };
   }
 
@@ -108,6 +114,8 @@ export class ShardHost {
           t: "exported",
           dumps: msg.keys.map(([db, key]) => [db, key, dumpKey(this.ks.db(db), key)]),
         }, []];
+      case "multi":
+        return [this.runMulti(msg), []];
       case "cross":
         return [this.runCross(msg), []];
       case "restore":
@@ -226,6 +234,26 @@ export class ShardHost {
       );
       console.error(e);
     }
+  }
+
+  /**
+   * Runs a transaction (MULTI/EXEC) whose keys all live here: the commands run back to back and
+   * their effects reach the binlog as ONE record, so a crash or a replica never sees part of it.
+   */
+  runMulti(msg: Extract<ToShard, { t: "multi" }>): { t: "multi-done"; replies: Uint8Array } {
+    const w = this.#writer;
+    w.proto = msg.proto;
+    const unit: Array<{ db: number; args: string[] }> = [];
+    this.#unit = unit;
+    try {
+      for (const args of msg.commands) this.#execute(msg.db, args, w);
+    } finally {
+      this.#unit = undefined;
+    }
+    if (unit.length === 1) this.#binlog?.append(unit[0]!.db, unit[0]!.args, this.ks.now());
+    else if (unit.length > 1) this.#binlog?.appendUnit(unit, this.ks.now());
+    this.commit();
+    return { t: "multi-done", replies: w.take() };
   }
 
   /**
