@@ -36,6 +36,9 @@ import { SnapshotChangedError } from "./rsync_types.ts";
 
 const log = getLogger(["tessera", "replication"]);
 
+/** How long a snapshot-meta request waits for a snapshot being written before answering WAIT. */
+const SNAPSHOT_HOLD_MS = 10_000;
+
 /** Options for tests: faster retries, smaller chunks. */
 export interface CoordinatorOptions {
   backoff?: ReplicaLinkDeps["backoff"];
@@ -121,24 +124,44 @@ export class ReplicationCoordinator implements AsyncDisposable {
 
   // ---- master side ----
 
-  #snapshotSource(): { dir: string } | { wait: true; reason: string } {
+  /**
+   * The snapshot a full sync copies: the newest one while the binlog still holds everything
+   * after it, else a fresh one. The request waits for a snapshot being written (up to
+   * {@link SNAPSHOT_HOLD_MS}) rather than sending the replica away to poll; past that it answers
+   * WAIT, which the replica treats as "ask again", never as a failure.
+   */
+  async #snapshotSource(): Promise<{ dir: string } | { wait: true; reason: string }> {
     const root = this.#root;
     if (root === undefined) throw new Error("the master has no data directory");
-    if (this.#persistence.saving) return { wait: true, reason: "a snapshot is being written" };
-    const latest = latestSnapshot(root);
-    // Reuse the newest snapshot while the binlog still holds everything after it.
-    if (latest !== null && latest.manifest.shards === this.#pool.count) {
-      const held = latest.manifest.positions.every((p, shard) =>
-        checkPosition(binlogDir(root, shard), p).kind === "ok"
-      );
-      if (held) return { dir: latest.path };
+    if (!this.#persistence.saving) {
+      const latest = latestSnapshot(root);
+      if (latest !== null && latest.manifest.shards === this.#pool.count) {
+        const held = latest.manifest.positions.every((p, shard) =>
+          checkPosition(binlogDir(root, shard), p).kind === "ok"
+        );
+        if (held) return { dir: latest.path };
+      }
     }
-    this.#persistence.snapshot().catch((e) =>
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const made = this.#persistence.snapshot();
+    made.catch((e) =>
       log.error("snapshot for a full sync failed: {message}", {
         message: e instanceof Error ? e.message : String(e),
       })
     );
-    return { wait: true, reason: "making a snapshot for the full sync" };
+    try {
+      return await Promise.race([
+        made.then((info) => ({ dir: info.path })),
+        new Promise<{ wait: true; reason: string }>((resolve) => {
+          timer = setTimeout(
+            () => resolve({ wait: true, reason: "making a snapshot for the full sync" }),
+            SNAPSHOT_HOLD_MS,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Decides TrySync for each shard: continue only if every position is held and ours. */

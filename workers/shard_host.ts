@@ -27,6 +27,9 @@ export interface ShardHostOptions {
   clock?: () => number;
 }
 
+/** How long one snapshot step may hold the shard (ms). */
+const SNAPSHOT_STEP_MS = 1;
+
 type SnapshotState =
   | { state: "idle" }
   | { state: "running"; cursor: SnapshotCursor }
@@ -334,28 +337,37 @@ export class ShardHost {
     const position = binlog.position;
     let cursor: SnapshotCursor;
     try {
-      cursor = new SnapshotCursor(tmpDir, this.config.shard, this.ks, position);
+      cursor = new SnapshotCursor(tmpDir, this.config.shard, this.ks, position, { chunkKeys: 256 });
     } catch (e) {
       return { t: "error", message: e instanceof Error ? e.message : String(e) };
     }
     this.#snapshot = { state: "running", cursor };
     this.exec.beforeWrite = (def, db, args) => this.#beforeWrite(cursor, def, db, args);
-    const step = () => {
-      if (this.#snapshot.state !== "running" || this.#snapshot.cursor !== cursor) return;
-      try {
-        if (cursor.step(4)) {
-          this.exec.beforeWrite = undefined;
-          this.#snapshot = { state: "done", part: { file: cursor.result(), position } };
-          return;
-        }
-      } catch (e) {
-        this.exec.beforeWrite = undefined;
-        this.#snapshot = { state: "failed", message: e instanceof Error ? e.message : String(e) };
+    // Small time-boxed steps, yielded through a MessageChannel (not setTimeout, whose nested
+    // calls are clamped to 4 ms): queued command batches run between steps, so a write waits
+    // at most about one step for the dump.
+    const channel = new MessageChannel();
+    const finish = (state: SnapshotState) => {
+      this.exec.beforeWrite = undefined;
+      this.#snapshot = state;
+      channel.port1.close();
+    };
+    channel.port1.onmessage = () => {
+      if (this.#snapshot.state !== "running" || this.#snapshot.cursor !== cursor) {
+        channel.port1.close(); // aborted (install, close): nothing more to do
         return;
       }
-      setTimeout(step, 0);
+      try {
+        const deadline = performance.now() + SNAPSHOT_STEP_MS;
+        while (performance.now() < deadline) {
+          if (cursor.step(1)) return finish({ state: "done", part: { file: cursor.result(), position } });
+        }
+      } catch (e) {
+        return finish({ state: "failed", message: e instanceof Error ? e.message : String(e) });
+      }
+      channel.port2.postMessage(null);
     };
-    setTimeout(step, 0);
+    channel.port2.postMessage(null);
     return { t: "snapshot-started", position };
   }
 
