@@ -155,8 +155,11 @@ export class ShardHost {
     }
   }
 
-  /** Executes a batch of frames and returns the concatenated replies with their end offsets. */
-  runBatch(buf: Uint8Array): { t: "replies"; buf: Uint8Array; ends: Uint32Array } {
+  /**
+   * Executes a batch of frames and returns the concatenated replies with their end offsets.
+   * Without `commit`, the caller commits the binlog before sending the replies.
+   */
+  runBatch(buf: Uint8Array, commit = true): { t: "replies"; buf: Uint8Array; ends: Uint32Array } {
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const w = this.#writer;
     const ends = new Uint32Array(countFrames(buf, view));
@@ -173,7 +176,7 @@ export class ShardHost {
       ends[i++] = w.length;
     }
     // Group commit: one fsync (policy "always") covers the whole batch, before any reply leaves.
-    this.commit();
+    if (commit) this.commit();
     return { t: "replies", buf: w.take(), ends };
   }
 
@@ -360,7 +363,9 @@ export class ShardHost {
       try {
         const deadline = performance.now() + SNAPSHOT_STEP_MS;
         while (performance.now() < deadline) {
-          if (cursor.step(1)) return finish({ state: "done", part: { file: cursor.result(), position } });
+          if (cursor.step(1)) {
+            return finish({ state: "done", part: { file: cursor.result(), position } });
+          }
         }
       } catch (e) {
         return finish({ state: "failed", message: e instanceof Error ? e.message : String(e) });

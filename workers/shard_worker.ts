@@ -13,6 +13,21 @@ function send(msg: FromShard, transfer: Transferable[] = []): void {
   self.postMessage(msg, transfer);
 }
 
+// Group commit across messages: a batch's replies wait for the end of the current task, so
+// batches that arrived meanwhile share one binlog commit (one fsync with "always") before any of
+// their replies leave. Everything else answers only after the pending replies, keeping order.
+let pending: Array<[FromShard, Transferable[]]> = [];
+const tick = new MessageChannel();
+tick.port1.onmessage = () => flushPending();
+
+function flushPending(): void {
+  if (pending.length === 0) return;
+  host?.commit();
+  const out = pending;
+  pending = [];
+  for (const [m, t] of out) send(m, t);
+}
+
 self.onmessage = (e: MessageEvent<ToShard>) => {
   const msg = e.data;
   if (msg.t === "init") {
@@ -34,8 +49,16 @@ self.onmessage = (e: MessageEvent<ToShard>) => {
     send({ t: "fatal", message: "shard not initialised" });
     return;
   }
+  if (msg.t === "batch") {
+    const r = host.runBatch(msg.buf, false);
+    if (pending.length === 0) tick.port2.postMessage(null);
+    pending.push([r, [r.buf.buffer as ArrayBuffer, r.ends.buffer as ArrayBuffer]]);
+    return;
+  }
+  flushPending();
   if (msg.t === "close") {
     clearInterval(expireTimer);
+    tick.port1.close();
     host.close();
     send({ t: "ok" });
     return;
