@@ -346,33 +346,28 @@ export class ShardHost {
     }
     this.#snapshot = { state: "running", cursor };
     this.exec.beforeWrite = (def, db, args) => this.#beforeWrite(cursor, def, db, args);
-    // Small time-boxed steps, yielded through a MessageChannel (not setTimeout, whose nested
-    // calls are clamped to 4 ms): queued command batches run between steps, so a write waits
-    // at most about one step for the dump.
-    const channel = new MessageChannel();
-    const finish = (state: SnapshotState) => {
-      this.exec.beforeWrite = undefined;
-      this.#snapshot = state;
-      channel.port1.close();
-    };
-    channel.port1.onmessage = () => {
-      if (this.#snapshot.state !== "running" || this.#snapshot.cursor !== cursor) {
-        channel.port1.close(); // aborted (install, close): nothing more to do
-        return;
-      }
+    // Small time-boxed steps yielded with setTimeout: queued command batches (message events)
+    // run between steps, so a write waits at most about one step for the dump. (A
+    // MessageChannel yield was tried: its tasks starve the worker's message queue.)
+    const step = () => {
+      if (this.#snapshot.state !== "running" || this.#snapshot.cursor !== cursor) return; // aborted
       try {
         const deadline = performance.now() + SNAPSHOT_STEP_MS;
         while (performance.now() < deadline) {
           if (cursor.step(1)) {
-            return finish({ state: "done", part: { file: cursor.result(), position } });
+            this.exec.beforeWrite = undefined;
+            this.#snapshot = { state: "done", part: { file: cursor.result(), position } };
+            return;
           }
         }
       } catch (e) {
-        return finish({ state: "failed", message: e instanceof Error ? e.message : String(e) });
+        this.exec.beforeWrite = undefined;
+        this.#snapshot = { state: "failed", message: e instanceof Error ? e.message : String(e) };
+        return;
       }
-      channel.port2.postMessage(null);
+      setTimeout(step, 0);
     };
-    channel.port2.postMessage(null);
+    setTimeout(step, 0);
     return { t: "snapshot-started", position };
   }
 
