@@ -38,6 +38,7 @@ import {
   median,
   pathBytes,
   percentile,
+  positiveInt,
   printHeader,
   redisBenchmark,
   RespClient,
@@ -48,7 +49,7 @@ import {
   stringsResp,
   table,
   tempDir,
-} from "./persistence_vs_redis.ts";
+} from "./support.ts";
 
 interface Options {
   keys: number;
@@ -59,14 +60,6 @@ interface Options {
 
 const USAGE = `usage: deno run --allow-all bench/replication_vs_redis.ts [--keys 1000000]
        [--seconds 10] [--shards N] [--quick]`;
-
-function positiveInt(flag: string, v: string | undefined): number {
-  const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < 1) {
-    throw new Error(`${flag} needs a positive integer, got '${v ?? ""}'`);
-  }
-  return n;
-}
 
 function parseOptions(argv: string[]): Options {
   const o: Options = { keys: 1_000_000, seconds: 10, shards: undefined, warmN: 200_000 };

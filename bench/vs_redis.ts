@@ -34,7 +34,24 @@ import {
   RedisProcess,
   TesseraProcess,
 } from "../tests/support/redis_process.ts";
-import { VERSION } from "../server/version.ts";
+import {
+  checkStopping,
+  commandOutput,
+  fmtBytes,
+  fmtInt,
+  fmtRatio,
+  isStopping,
+  median,
+  onCleanup,
+  ownChild,
+  pathBytes,
+  positiveInt,
+  printHeader,
+  releaseChild,
+  runMain,
+  table,
+  tempDir,
+} from "./support.ts";
 
 // ---------------------------------------------------------------------------------------------
 // options
@@ -54,14 +71,6 @@ interface Options {
 const USAGE = `usage: deno task bench:redis [--rounds N] [--n N] [--tests set,get,...] [--quick]
        [--pipelines 1,16] [--clients N] [--keyspace N] [--shards N] [--appendfsync always|everysec]
        [--cli]`;
-
-function positiveInt(flag: string, v: string | undefined): number {
-  const n = Number(v);
-  if (v === undefined || !Number.isInteger(n) || n < 1) {
-    throw new Error(`${flag} needs a positive integer, got '${v ?? ""}'`);
-  }
-  return n;
-}
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
@@ -140,24 +149,6 @@ function parseOptions(argv: string[]): Options {
 // ---------------------------------------------------------------------------------------------
 // small helpers
 
-function commandOutput(cmd: string, args: string[]): string {
-  try {
-    const out = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).outputSync();
-    return new TextDecoder().decode(out.stdout).trim();
-  } catch {
-    return "?";
-  }
-}
-
-function cpuModel(): string {
-  try {
-    const m = /^model name\s*:\s*(.+)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"));
-    return m?.[1]?.trim() ?? "?";
-  } catch {
-    return "?";
-  }
-}
-
 const CLK_TCK = Number(commandOutput("getconf", ["CLK_TCK"])) || 100;
 
 /** CPU seconds (user + system, all threads) a process has used so far; NaN when unknown. */
@@ -172,52 +163,7 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-/** Total size in bytes of the files under `dir`. */
-async function dirBytes(dir: string): Promise<number> {
-  let total = 0;
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      const p = `${dir}/${e.name}`;
-      if (e.isDirectory) total += await dirBytes(p);
-      else if (e.isFile) total += (await Deno.stat(p)).size;
-    }
-  } catch {
-    // gone or unreadable
-  }
-  return total;
-}
-
-function median(xs: number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "n/a");
-const fmtRatio = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : "n/a");
 const fmtUs = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : "n/a");
-
-function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-/** A markdown-style table with right-aligned numeric columns. */
-function table(header: string[], rows: string[][], leftCols = 1): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    "| " +
-    cells.map((c, i) => (i < leftCols ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(
-      " | ",
-    ) +
-    " |";
-  const sep = "| " +
-    widths.map((w, i) => (i < leftCols ? "-".repeat(w) : "-".repeat(w - 1) + ":")).join(" | ") +
-    " |";
-  return [line(header), sep, ...rows.map(line)].join("\n");
-}
 
 // ---------------------------------------------------------------------------------------------
 // servers and runs
@@ -300,57 +246,20 @@ Deno.exit(0);`;
   }
 }
 
-/** Every child and temp dir this script owns, for cleanup on exit, error or signal. */
+/** The servers this script owns, stopped at cleanup (on exit, error or signal). */
 const owned = {
   tessera: undefined as TesseraProcess | InMemoryTessera | undefined,
   redis: undefined as RedisProcess | undefined,
-  bench: undefined as Deno.ChildProcess | undefined,
-  dirs: [] as string[],
 };
 
-/** Set on SIGINT/SIGTERM: no new redis-benchmark starts, the run unwinds to its cleanup. */
-let stopping = false;
-
-function interrupt(): void {
-  stopping = true;
-  try {
-    owned.bench?.kill("SIGKILL");
-  } catch {
-    // already gone
-  }
-}
-
-function checkStopping(): void {
-  if (stopping) throw new Error("interrupted");
-}
-
-let cleaning: Promise<void> | undefined;
-/** Stops every child and removes the temp dirs; safe to call several times. */
-function cleanup(): Promise<void> {
-  cleaning ??= doCleanup();
-  return cleaning;
-}
-
-async function doCleanup(): Promise<void> {
-  const b = owned.bench;
-  owned.bench = undefined;
-  if (b) {
-    try {
-      b.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-    await b.status.catch(() => {});
-  }
+onCleanup(async () => {
   const t = owned.tessera;
   owned.tessera = undefined;
   if (t) await t[Symbol.asyncDispose]().catch(() => {});
   const r = owned.redis;
   owned.redis = undefined;
   if (r) await r[Symbol.asyncDispose]().catch(() => {});
-  const dirs = owned.dirs.splice(0);
-  for (const d of dirs) await Deno.remove(d, { recursive: true }).catch(() => {});
-}
+});
 
 /** Runs one redis-benchmark test; never throws (errors are part of the result). */
 async function runBenchmark(
@@ -378,11 +287,11 @@ async function runBenchmark(
     "-q",
     "--csv",
   ];
-  if (stopping) return { rps: NaN, cpuUsPerOp: NaN, error: "interrupted" };
+  if (isStopping()) return { rps: NaN, cpuUsPerOp: NaN, error: "interrupted" };
   const cpu0 = cpuSeconds(target.pid);
   const child = new Deno.Command("redis-benchmark", { args, stdout: "piped", stderr: "piped" })
     .spawn();
-  owned.bench = child;
+  ownChild(child);
   // redis-benchmark retries forever when the server is gone: bound every run.
   const timeoutMs = 60_000 + n * 2;
   let timedOut = false;
@@ -396,7 +305,7 @@ async function runBenchmark(
   }, timeoutMs);
   const out = await child.output();
   clearTimeout(timer);
-  owned.bench = undefined;
+  releaseChild(child);
   const cpu1 = cpuSeconds(target.pid);
   const stdout = new TextDecoder().decode(out.stdout);
   const stderr = new TextDecoder().decode(out.stderr);
@@ -427,8 +336,7 @@ async function runBenchmark(
 }
 
 async function startServers(opts: Options): Promise<[Target, Target]> {
-  const tdir = await Deno.makeTempDir({ prefix: "tessera-bench-" });
-  owned.dirs.push(tdir);
+  const tdir = await tempDir("tessera-bench-");
   if (opts.appendfsync || opts.cli) {
     const tflags = ["--dir", tdir, "--loglevel", "warning"];
     if (opts.appendfsync) tflags.push("--appendonly", "yes", "--appendfsync", opts.appendfsync);
@@ -466,7 +374,6 @@ async function main(): Promise<number> {
     }
   }
 
-  const nproc = commandOutput("nproc", []);
   const mode = opts.appendfsync
     ? `appendfsync ${opts.appendfsync} (Redis: --appendonly yes --appendfsync ${opts.appendfsync}; ` +
       `Tessera: main.ts --dir <temp> --appendonly yes --appendfsync ${opts.appendfsync})`
@@ -475,16 +382,7 @@ async function main(): Promise<number> {
       "--appendonly no"
     : "no persistence (Redis: --save '' --appendonly no; Tessera: in memory, " +
       "TesseraServer.start({ inMemory: true }) in its own process)";
-  console.log("# Tessera vs Redis (redis-benchmark)");
-  console.log(
-    `machine:   ${nproc} CPUs (nproc), ${cpuModel()}, ${Deno.build.os}/${Deno.build.arch}`,
-  );
-  console.log(`load avg:  ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")} (before the run)`);
-  console.log(
-    `versions:  Tessera ${VERSION}, Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), ` +
-      `${commandOutput("redis-server", ["--version"]).replace(/ sha=.*$/, "")}, ` +
-      `${commandOutput("redis-benchmark", ["--version"])}`,
-  );
+  printHeader("Tessera vs Redis (redis-benchmark)");
   console.log(
     `workload:  redis-benchmark -c ${opts.clients} -n ${opts.n} -r ${opts.keyspace} ` +
       `-P {${opts.pipelines.join(",")}} -t {${opts.tests.join(",")}} -q --csv, ` +
@@ -537,8 +435,8 @@ async function main(): Promise<number> {
       }
     }
   }
-  const tesseraData = await dirBytes(tessera.dir);
-  const redisData = await dirBytes(redis.dir);
+  const tesseraData = await pathBytes(tessera.dir);
+  const redisData = await pathBytes(redis.dir);
   const elapsed = (performance.now() - started) / 1000;
 
   const rows: string[][] = [];
@@ -606,27 +504,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  const onSignal = () => {
-    if (stopping) {
-      // A second signal: do not wait for the run to unwind.
-      void cleanup().finally(() => Deno.exit(130));
-      return;
-    }
-    console.error("\nvs_redis: interrupted, stopping servers");
-    interrupt();
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-  let code = 1;
-  try {
-    code = await main();
-  } catch (e) {
-    if (!stopping) console.error(`vs_redis: ${e instanceof Error ? e.stack ?? e.message : e}`);
-  } finally {
-    await cleanup();
-  }
-  Deno.removeSignalListener("SIGINT", onSignal);
-  Deno.removeSignalListener("SIGTERM", onSignal);
-  Deno.exit(stopping ? 130 : code);
-}
+if (import.meta.main) await runMain("vs_redis", main);

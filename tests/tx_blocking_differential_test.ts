@@ -7,142 +7,16 @@
 import assert from "node:assert/strict";
 import { TesseraServer } from "../server/server.ts";
 import { ReplyReader } from "../server/resp_reader.ts";
-import { encodeCommand } from "../server/resp_writer.ts";
 import { hasCommand, RedisProcess } from "./support/redis_process.ts";
+import { latin1Bytes, RawConn } from "./support/raw_conn.ts";
 import { agree } from "./support/compare.ts";
 import type { Compare } from "./sequences/types.ts";
 
 const haveRedis = hasCommand("redis-server");
 
-// ---- a raw RESP connection: replies are kept as bytes ----
-
-/** The end offset of the RESP value starting at `i`, or -1 when `b` does not hold it all. */
-function frameEnd(b: Uint8Array, i: number): number {
-  if (i >= b.length) return -1;
-  const type = b[i]!;
-  let cr = i + 1;
-  while (cr + 1 < b.length && !(b[cr] === 13 && b[cr + 1] === 10)) cr++;
-  if (cr + 1 >= b.length) return -1;
-  const line = latin1(b.subarray(i + 1, cr));
-  let end = cr + 2;
-  switch (type) {
-    case 0x24: // $
-    case 0x3d: // =
-    case 0x21: { // !
-      const n = Number(line);
-      if (n < 0) return end;
-      return end + n + 2 <= b.length ? end + n + 2 : -1;
-    }
-    case 0x2a: // *
-    case 0x7e: // ~
-    case 0x3e: // >
-    case 0x25: // %
-    case 0x7c: { // |
-      let n = Number(line);
-      if (n < 0) return end;
-      if (type === 0x25 || type === 0x7c) n *= 2;
-      for (let k = 0; k < n; k++) {
-        end = frameEnd(b, end);
-        if (end === -1) return -1;
-      }
-      return end;
-    }
-    default:
-      return end;
-  }
-}
-
-function latin1(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
-  return s;
-}
-
-/** A connection whose replies are read as raw RESP text. */
-class RawConn {
-  readonly #conn: Deno.TcpConn;
-  #buf = new Uint8Array(0);
-  #notify: (() => void) | undefined;
-  #ended = false;
-  readonly #loop: Promise<void>;
-
-  private constructor(conn: Deno.TcpConn) {
-    this.#conn = conn;
-    this.#loop = this.#read();
-  }
-
-  static async open(port: number): Promise<RawConn> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    conn.setNoDelay(true);
-    return new RawConn(conn);
-  }
-
-  async #read(): Promise<void> {
-    const chunk = new Uint8Array(64 * 1024);
-    try {
-      for (;;) {
-        const n = await this.#conn.read(chunk);
-        if (n === null) break;
-        const next = new Uint8Array(this.#buf.length + n);
-        next.set(this.#buf);
-        next.set(chunk.subarray(0, n), this.#buf.length);
-        this.#buf = next;
-        this.#notify?.();
-      }
-    } catch {
-      // closed
-    }
-    this.#ended = true;
-    this.#notify?.();
-  }
-
-  send(args: string[]): void {
-    void this.#conn.write(encodeCommand(args)).catch(() => {});
-  }
-
-  /** The next reply as text, or a marker when none comes within `ms`. */
-  async reply(ms = 5000): Promise<string> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const end = frameEnd(this.#buf, 0);
-      if (end !== -1) {
-        const text = latin1(this.#buf.subarray(0, end));
-        this.#buf = this.#buf.slice(end);
-        return text;
-      }
-      if (this.#ended) return "(connection closed)";
-      const left = deadline - Date.now();
-      if (left <= 0) return "(no reply)";
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        this.#notify = resolve;
-        timer = setTimeout(resolve, left);
-      });
-      clearTimeout(timer);
-      this.#notify = undefined;
-    }
-  }
-
-  async call(args: string[]): Promise<string> {
-    this.send(args);
-    return await this.reply();
-  }
-
-  async close(): Promise<void> {
-    try {
-      this.#conn.close();
-    } catch {
-      // already closed
-    }
-    await this.#loop;
-  }
-}
-
 function decode(text: string): ReturnType<ReplyReader["next"]> {
   const r = new ReplyReader();
-  const b = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) b[i] = text.charCodeAt(i);
-  r.push(b);
+  r.push(latin1Bytes(text));
   return r.next();
 }
 
@@ -219,7 +93,7 @@ async function runScenario(
       } else if ("cmd" in op) {
         const text = await cs[op.c]!.call(subst(op.cmd));
         out.push({ label: `#${i} c${op.c} ${op.cmd.join(" ")}`, text, mode: op.mode ?? "exact" });
-      } else if ("send" in op) cs[op.c]!.send(subst(op.send));
+      } else if ("send" in op) cs[op.c]!.post(subst(op.send));
       else if ("read" in op) {
         const text = await cs[op.c]!.reply(op.within);
         out.push({ label: `#${i} c${op.c} (read)`, text, mode: op.mode ?? "exact" });
