@@ -18,6 +18,7 @@ import { CommandError } from "../engine/errors.ts";
 import { tryParseInt } from "../engine/args.ts";
 import type { Client } from "../server/client.ts";
 import { bytesToLatin1 } from "../server/resp_reader.ts";
+import { encodeCommand } from "../server/resp_writer.ts";
 import type { Router } from "../server/router.ts";
 import type { Persistence } from "../server/persistence.ts";
 import type { RespWriter } from "../server/resp_writer.ts";
@@ -90,6 +91,12 @@ export class ReplicationCoordinator implements AsyncDisposable {
         ? "READONLY You can't write against a read only replica."
         : undefined;
     router.closeListeners.push((c) => this.#clientClosed(c));
+    // PUBLISH reaches replicas too, in the stream, as Redis propagates it.
+    router.publishListeners.push((channel, message) => {
+      if (this.#streaming.size === 0) return;
+      const frame = encodeCommand(["PUB", channel, message]);
+      for (const c of this.#streaming.keys()) c.push(frame);
+    });
     persistence.binlogVetoes.push((shard, file) => this.#binlogNeeded(shard, file));
     persistence.snapshotVetoes.push((id) =>
       this.registry.entries().some((e) => e.state === "full_sync" && e.snapshotId === id)
@@ -376,6 +383,7 @@ export class ReplicationCoordinator implements AsyncDisposable {
         timeoutSec: config["repl-timeout"],
       }),
       force,
+      onPublish: (channel, message) => this.#router.deliverReplicated?.(channel, message),
       backoff: this.#options.backoff,
       fullSync: this.#options.fullSync,
     });

@@ -50,6 +50,8 @@ export interface ReplicaLinkDeps {
     bytesPerSecond: number;
     timeoutSec: number;
   };
+  /** A PUBLISH the master forwarded, for local subscribers. */
+  onPublish?: (channel: string, message: string) => void;
   /** Force a full sync on the next attempt (REPLICAOF ... FORCE). */
   force?: boolean;
   /** Backoff between attempts (ms). */
@@ -219,6 +221,10 @@ export class ReplicaLink {
     const pool = this.deps.pool;
     const positions = this.positions;
     client.onFrame((v) => {
+      if (Array.isArray(v) && v[0] === "PUB" && v.length === 3) {
+        this.deps.onPublish?.(String(v[1]), String(v[2]));
+        return;
+      }
       if (!Array.isArray(v) || v[0] !== "REC" || v.length !== 7) return; // PING and unknown frames
       const [, shardS, pf, po, af, ao, raw] = v as string[];
       const shard = Number(shardS);

@@ -111,6 +111,7 @@ export class PubSub {
   readonly #w3 = new RespWriter(3, 256);
 
   constructor(router: Router) {
+    router.deliverReplicated = (channel, message) => this.deliverReplicated(channel, message);
     const ping = router.routes.get("ping")?.main ?? MAIN_COMMANDS.get("ping")!;
     const reset = router.routes.get("reset")?.main ?? MAIN_COMMANDS.get("reset")!;
     const quit = router.routes.get("quit")?.main ?? MAIN_COMMANDS.get("quit")!;
@@ -273,7 +274,28 @@ export class PubSub {
     this.#release(s);
   }
 
+  /**
+   * Delivers a message that arrived from this node's master (Redis propagates PUBLISH to
+   * replicas so their subscribers get it too).
+   */
+  deliverReplicated(channel: string, message: string): number {
+    return this.#deliver(undefined, channel, message).receivers;
+  }
+
   #publish(r: Router, c: Client, channel: string, message: string, slot: ReplySlot): void {
+    const { receivers, own } = this.#deliver(c, channel, message);
+    for (const l of r.publishListeners) l(channel, message);
+    r.reply(c, slot, (w) => {
+      if (own !== undefined) { for (const b of own) w.raw(b); }
+      w.int(receivers);
+    });
+  }
+
+  #deliver(
+    c: Client | undefined,
+    channel: string,
+    message: string,
+  ): { receivers: number; own: Uint8Array[] | undefined } {
     let receivers = 0;
     // Messages for the publisher itself go before its reply, as Redis writes them.
     let own: Uint8Array[] | undefined;
@@ -296,10 +318,7 @@ export class PubSub {
       const m3 = this.#pmessage(this.#w3, pattern, channel, message);
       for (const s of subs) deliver(s.client, m2, m3);
     }
-    r.reply(c, slot, (w) => {
-      if (own !== undefined) { for (const b of own) w.raw(b); }
-      w.int(receivers);
-    });
+    return { receivers, own };
   }
 
   #message(w: RespWriter, channel: string, message: string): Uint8Array {

@@ -103,6 +103,10 @@ export class Router {
   /** Told of every write dispatched, with the (db, key) pairs it touches. */
   readonly writeListeners: Array<(c: Client, name: string, refs: Array<[number, string]>) => void> =
     [];
+  /** Told of every PUBLISH (replication forwards it to replicas). */
+  readonly publishListeners: Array<(channel: string, message: string) => void> = [];
+  /** Delivers a PUBLISH received from this node's master to local subscribers. */
+  deliverReplicated: ((channel: string, message: string) => void) | undefined;
   /** Told when a client goes away. */
   readonly closeListeners: Array<(c: Client) => void> = [];
   /** Called after CONFIG SET changed settings. */
