@@ -23,6 +23,7 @@ export interface TesseraErrorOptions {
 export class TesseraError extends Error {
   /** RESP error prefix, e.g. `ERR`, `WRONGTYPE`, `NOAUTH`. */
   readonly code: string;
+  /** An error replied as `-${code} ${message}`. */
   constructor(code: string, message: string, options?: TesseraErrorOptions) {
     super(message, options);
     this.name = "TesseraError";
@@ -44,6 +45,7 @@ export class TesseraError extends Error {
  * ```
  */
 export class CommandError extends TesseraError {
+  /** A client error replied as `-${code} ${message}` (code ERR by default). */
   constructor(message: string, code = "ERR", options?: TesseraErrorOptions) {
     super(code, message, options);
     this.name = "CommandError";
@@ -60,6 +62,7 @@ export class CommandError extends TesseraError {
  * ```
  */
 export class WrongTypeError extends TesseraError {
+  /** The WRONGTYPE error, with Redis' text. */
   constructor(options?: TesseraErrorOptions) {
     super("WRONGTYPE", "Operation against a key holding the wrong kind of value", options);
     this.name = "WrongTypeError";
@@ -76,6 +79,7 @@ export class WrongTypeError extends TesseraError {
  * ```
  */
 export class ProtocolError extends TesseraError {
+  /** `message` follows "Protocol error: " in the reply. */
   constructor(message: string, options?: TesseraErrorOptions) {
     super("ERR", `Protocol error: ${message}`, options);
     this.name = "ProtocolError";
@@ -93,8 +97,11 @@ export class ProtocolError extends TesseraError {
  * ```
  */
 export class CorruptionError extends TesseraError {
+  /** The damaged file. */
   readonly file: string;
+  /** Byte offset of the damage in it. */
   readonly offset: number;
+  /** Damage found in `file` at `offset`. */
   constructor(file: string, offset: number, message: string, options?: TesseraErrorOptions) {
     super("ERR", `${file} at offset ${offset}: ${message}`, options);
     this.name = "CorruptionError";
@@ -114,6 +121,7 @@ export class CorruptionError extends TesseraError {
  * ```
  */
 export class ReplicationError extends TesseraError {
+  /** A failed replication step; pass the last underlying error as `cause`. */
   constructor(message: string, options?: TesseraErrorOptions) {
     super("ERR", message, options);
     this.name = "ReplicationError";

@@ -22,6 +22,7 @@
 export class ReplyError extends Error {
   /** The error prefix, e.g. `ERR`, `WRONGTYPE`. */
   readonly code: string;
+  /** `line` is the error line without the leading `-`, e.g. `ERR syntax error`. */
   constructor(line: string) {
     super(line);
     this.name = "ReplyError";

@@ -14,29 +14,53 @@ import { CommandError } from "../engine/errors.ts";
  * ```
  */
 export interface ServerConfig {
+  /** TCP port (default 9221). */
   port: number;
+  /** Address to listen on (default 127.0.0.1). */
   bind: string;
+  /** Data directory: binlogs, snapshots, replication state. */
   dir: string;
+  /** Number of shard workers (default: number of cores). */
   shards: number;
+  /** Password clients must AUTH with; empty for none. */
   requirepass: string;
+  /** Password this node uses to AUTH with its master. */
   masterauth: string;
+  /** debug, verbose, notice or warning. */
   loglevel: string;
+  /** When binlog writes reach the disk: before each reply, once a second, or when the OS decides. */
   appendfsync: "always" | "everysec" | "no";
+  /** "no" runs in memory (no binlog, no snapshots). */
   appendonly: string;
+  /** Snapshot rules as "<seconds> <changes> ..." pairs; empty for none. */
   save: string;
+  /** Largest bulk string a client may send. */
   "proto-max-bulk-len": number;
+  /** Largest pending query buffer per client. */
   "client-query-buffer-limit": number;
+  /** Shown in INFO; connections are not limited yet. */
   maxclients: number;
+  /** Idle client timeout in seconds (0: none). */
   timeout: number;
+  /** Number of databases (fixed at 16). */
   databases: number;
+  /** Active expiry cycles per second. */
   hz: number;
+  /** A binlog file rotates past this many bytes. */
   "binlog-file-size": number;
+  /** Binlog files always kept by purges. */
   "binlog-keep-files": number;
+  /** "yes": a replica refuses writes with READONLY. */
   "replica-read-only": string;
+  /** Files a full sync copies at once. */
   "max-rsync-parallel-num": number;
+  /** Byte-rate limit of a full sync's copy. */
   "throttle-bytes-per-second": number;
+  /** Seconds of silence after which a replication link is dropped. */
   "repl-timeout": number;
+  /** Seconds between keepalives on an idle replication link. */
   "repl-ping-replica-period": number;
+  /** "yes": start even if a binlog or snapshot is damaged, dropping what follows the damage. */
   "ignore-corruption": string;
 }
 

@@ -3,6 +3,7 @@
  * to the shard owning the key, keyless commands are broadcast, and commands whose keys live on
  * several shards run under a gate (see {@link Router.handle}).
  */
+import { getLogger } from "@logtape/logtape";
 import {
   arityErrorLine,
   arityOk,
@@ -40,6 +41,8 @@ export interface RouterStats {
   rejectedCalls: number;
   crossShardCommands: number;
 }
+
+const log = getLogger(["tessera", "router"]);
 
 /** Commands that are not queued inside MULTI. */
 const TX_CONTROL = new Set(["exec", "discard", "multi", "watch", "quit", "reset"]);
@@ -184,7 +187,9 @@ export class Router {
       if (e instanceof TesseraError) w.error(e.toReplyLine());
       else {
         w.error(`ERR ${e instanceof Error ? e.message : String(e)}`);
-        console.error(e);
+        log.error("command failed: {error}", {
+          error: e instanceof Error ? e.stack ?? e.message : String(e),
+        });
       }
     }
     slot.data = w.take();

@@ -42,8 +42,11 @@ export type ServerOptions = Partial<ServerConfig> & {
  * ```
  */
 export class TesseraServer implements AsyncDisposable {
+  /** The settings in force (CONFIG SET changes them). */
   readonly config: ServerConfig;
+  /** Shard workers, router, persistence and replication (internal). */
   readonly node: TesseraNode;
+  /** The TCP listener. */
   readonly listener: Deno.TcpListener;
   readonly #conns = new Set<Connection>();
   #acceptLoop: Promise<void>;
@@ -138,6 +141,7 @@ export class TesseraServer implements AsyncDisposable {
     return this.#closing;
   }
 
+  /** Same as {@link close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
