@@ -38,9 +38,9 @@ export interface ServerConfig {
   "proto-max-bulk-len": number;
   /** Largest pending query buffer per client. */
   "client-query-buffer-limit": number;
-  /** Shown in INFO; connections are not limited yet. */
+  /** Most client connections at once; more are refused with an error. */
   maxclients: number;
-  /** Idle client timeout in seconds (0: none). */
+  /** Close ordinary clients idle this many seconds (0: never). */
   timeout: number;
   /** Number of databases (fixed at 16). */
   databases: number;

@@ -50,6 +50,7 @@ export class TesseraServer implements AsyncDisposable {
   readonly listener: Deno.TcpListener;
   readonly #conns = new Set<Connection>();
   #acceptLoop: Promise<void>;
+  readonly #idleTimer: ReturnType<typeof setInterval>;
   #closing: Promise<void> | undefined;
   /** Resolves once the server has shut down (SHUTDOWN, a signal, or close()). */
   readonly closed: Promise<void>;
@@ -63,6 +64,7 @@ export class TesseraServer implements AsyncDisposable {
     this.router.onShutdown = () => void this.close();
     this.closed = new Promise((r) => this.#resolveClosed = r);
     this.#acceptLoop = this.#accept();
+    this.#idleTimer = setInterval(() => this.#closeIdle(), 1000);
   }
 
   /** Starts a server; resolves once the shards have loaded and the port is listening. */
@@ -118,9 +120,29 @@ export class TesseraServer implements AsyncDisposable {
         conn.close();
         continue;
       }
+      if (this.#conns.size >= this.config.maxclients) {
+        // As Redis: tell the client why, then close.
+        conn.write(new TextEncoder().encode("-ERR max number of clients reached\r\n"))
+          .catch(() => {}).finally(() => conn.close());
+        continue;
+      }
       const c = new Connection(conn, this.router);
       this.#conns.add(c);
       c.done.finally(() => this.#conns.delete(c));
+    }
+  }
+
+  /** `timeout` (seconds): closes ordinary clients idle that long, as Redis does. */
+  #closeIdle(): void {
+    const limit = this.config.timeout * 1000;
+    if (limit <= 0) return;
+    const now = Date.now();
+    for (const c of this.#conns) {
+      // Replicas, blocked and subscribed clients are never idle in this sense.
+      if (
+        c.flags !== "N" || c.paused !== undefined || c.restricted !== undefined || c.pending > 0
+      ) continue;
+      if (now - c.lastCommandAt > limit) c.kill(false);
     }
   }
 
@@ -128,6 +150,7 @@ export class TesseraServer implements AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       log.info("shutting down");
+      clearInterval(this.#idleTimer);
       try {
         this.listener.close();
       } catch {

@@ -239,3 +239,31 @@ Deno.test("CONFIG GET/SET and unknown settings", async () => {
   );
   assert.ok(typeof await c.call("COMMAND", "COUNT") === "number");
 });
+
+Deno.test("maxclients refuses connections beyond the limit with Redis' error", async () => {
+  await using server = await start({ maxclients: 2 });
+  await using a = await RespClient.connect({ port: server.port });
+  await using b = await RespClient.connect({ port: server.port });
+  assert.equal(await a.call("PING"), "PONG");
+  assert.equal(await b.call("PING"), "PONG");
+  await using c = await RespClient.connect({ port: server.port });
+  const refused = await c.readReply(5000) as ReplyError;
+  assert.equal(refused.message, "ERR max number of clients reached");
+  await c.closed;
+  assert.equal(await a.call("PING"), "PONG");
+});
+
+Deno.test("timeout closes idle clients but not subscribers", async () => {
+  await using server = await start();
+  await using c = await RespClient.connect({ port: server.port });
+  await using sub = await RespClient.connect({ port: server.port });
+  sub.send("SUBSCRIBE", "ch");
+  await sub.readReply(5000);
+  assert.equal(await c.call("CONFIG", "SET", "timeout", "1"), "OK");
+  const t0 = Date.now();
+  await c.closed;
+  const waited = Date.now() - t0;
+  assert.ok(waited >= 900 && waited < 5000, `closed after ${waited} ms`);
+  await using d = await RespClient.connect({ port: server.port });
+  assert.equal(await d.call("PUBLISH", "ch", "still here"), 1);
+});
