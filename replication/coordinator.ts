@@ -266,9 +266,14 @@ export class ReplicationCoordinator implements AsyncDisposable {
         case "snapmeta": {
           const m = json();
           const id = String(m.id);
+          this.registry.touch(id);
           this.rsync.meta().then((meta) => {
-            const entry = this.registry.get(id);
-            if (!("wait" in meta) && entry) {
+            // The entry may have expired while the master made the snapshot: register it again,
+            // since the pin below is what keeps the binlog this replica will continue from.
+            const host = c.addr.slice(0, c.addr.lastIndexOf(":"));
+            const entry = this.registry.get(id) ??
+              this.registry.upsert(id, host, 0, undefined).entry;
+            if (!("wait" in meta)) {
               entry.state = "full_sync";
               entry.pinned = meta.positions as Position[];
               entry.snapshotId = meta.snapshotId;
@@ -288,6 +293,11 @@ export class ReplicationCoordinator implements AsyncDisposable {
           const length = tryParseInt(args[5] ?? "");
           if (args.length !== 6 || offset === undefined || length === undefined) {
             throw new CommandError("TSYNC FILE <snapshot> <file> <offset> <length>");
+          }
+          // A replica copying this snapshot is alive: a long copy must not expire its entry
+          // (and with it the binlog pin it needs to continue afterwards).
+          for (const e of this.registry.entries()) {
+            if (e.state === "full_sync" && e.snapshotId === args[2]) e.lastSeen = Date.now();
           }
           this.rsync.chunk(args[2]!, args[3]!, offset, length).then((chunk) =>
             reply((w) => {
