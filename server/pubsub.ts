@@ -112,6 +112,7 @@ export class PubSub {
 
   constructor(router: Router) {
     router.deliverReplicated = (channel, message) => this.deliverReplicated(channel, message);
+    router.subscriptionCounts = (c) => this.subscriptions(c);
     const ping = router.routes.get("ping")?.main ?? MAIN_COMMANDS.get("ping")!;
     const reset = router.routes.get("reset")?.main ?? MAIN_COMMANDS.get("reset")!;
     const quit = router.routes.get("quit")?.main ?? MAIN_COMMANDS.get("quit")!;

@@ -433,3 +433,19 @@ Deno.test("pubsub: node-redis v4 subscriber receives what another client publish
     await client.quit().catch(() => client.disconnect());
   }
 });
+
+Deno.test("CLIENT LIST shows each client's channel and pattern subscriptions", async () => {
+  await using server = await TesseraServer.start({ port: 0, inMemory: true, shards: 2 });
+  await using sub = await RespClient.connect({ port: server.port });
+  await using admin = await RespClient.connect({ port: server.port });
+  sub.send("SUBSCRIBE", "a", "b");
+  await sub.readReply(5000);
+  await sub.readReply(5000);
+  sub.send("PSUBSCRIBE", "x*");
+  await sub.readReply(5000);
+  const list = await admin.call("CLIENT", "LIST") as string;
+  const line = list.split("\n").find((l) => / sub=2 /.test(l));
+  assert.ok(line, list);
+  assert.match(line!, / psub=1 /);
+  assert.match(list, /sub=0 psub=0/, "the admin connection has none");
+});

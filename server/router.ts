@@ -106,6 +106,8 @@ export class Router {
   /** Told of every write dispatched, with the (db, key) pairs it touches. */
   readonly writeListeners: Array<(c: Client, name: string, refs: Array<[number, string]>) => void> =
     [];
+  /** Channel and pattern subscriptions of a client (set by the pub/sub module). */
+  subscriptionCounts: ((c: Client) => { channels: number; patterns: number }) | undefined;
   /** Told of every PUBLISH (replication forwards it to replicas). */
   readonly publishListeners: Array<(channel: string, message: string) => void> = [];
   /** Delivers a PUBLISH received from this node's master to local subscribers. */

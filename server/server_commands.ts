@@ -221,13 +221,15 @@ def(
   { noAuth: true },
 );
 
-function clientInfoLine(c: Client): string {
+function clientInfoLine(r: Router, c: Client): string {
+  const subs = r.subscriptionCounts?.(c) ?? { channels: 0, patterns: 0 };
+  const multi = c.multi === undefined ? -1 : c.multi.length;
   const now = Date.now();
   return `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${
     Math.floor((now - c.createdAt) / 1000)
   } idle=${
     Math.floor((now - c.lastCommandAt) / 1000)
-  } flags=${c.flags} db=${c.db} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.proto}\n`;
+  } flags=${c.flags} db=${c.db} sub=${subs.channels} psub=${subs.patterns} ssub=0 multi=${multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=${c.lastCommand} user=default redir=-1 resp=${c.proto}\n`;
 }
 
 def(
@@ -263,11 +265,11 @@ def(
       }
       case "info":
         if (args.length !== 2) break;
-        w.verbatim(clientInfoLine(c));
+        w.verbatim(clientInfoLine(r, c));
         return;
       case "list": {
         let lines = "";
-        for (const other of r.clients.values()) lines += clientInfoLine(other);
+        for (const other of r.clients.values()) lines += clientInfoLine(r, other);
         w.verbatim(lines);
         return;
       }
