@@ -13,6 +13,7 @@ import type { CommandFlag } from "../engine/command.ts";
 import type { ReplySlot } from "../workers/shard_pool.ts";
 import type { Client } from "./client.ts";
 import type { Router } from "./router.ts";
+import { parseScore } from "../engine/commands/zsets.ts";
 import { latin1ToBytes } from "./resp_reader.ts";
 
 interface Waiter {
@@ -42,7 +43,8 @@ function isNull(b: Uint8Array): boolean {
  * the 64-bit range (inf included) wraps to a negative one.
  */
 export function parseTimeout(s: string): number {
-  const secs = tryParseFloat(s);
+  // strtold as Redis uses it: decimal, and hex floats too ("0x1").
+  const secs = tryParseFloat(s) ?? (/^[+-]?0x/i.test(s) ? parseScore(s) : undefined);
   if (secs === undefined) throw new CommandError("timeout is not a float or out of range");
   const ms = Math.ceil(secs * 1000);
   if (!(ms > -(2 ** 63) && ms < 2 ** 63) || ms < 0) {

@@ -443,3 +443,14 @@ Deno.test("CLIENT PAUSE ALL holds every command until it ends", async () => {
     await closeAll([admin!, a!, b!]);
   }
 });
+
+Deno.test("timeouts may be hex floats, as Redis' strtold reads them", async () => {
+  await using server = await start();
+  await using c = await RespClient.connect({ port: server.port });
+  const t0 = Date.now();
+  assert.equal(await c.call("BLPOP", "hex:empty", "0x0.4p1"), null); // 0.5 s
+  const waited = Date.now() - t0;
+  assert.ok(waited >= 450 && waited < 3000, `waited ${waited} ms`);
+  const negative = await c.call("BLPOP", "hex:empty", "-0x1") as ReplyError;
+  assert.equal(negative.message, "ERR timeout is negative");
+});
