@@ -546,6 +546,29 @@ export class Router {
           out.set(res.replies, head.length);
           return out;
         }
+        const cross = this.#crossShardUnit(c, queued);
+        if (cross !== undefined) {
+          const { reply, acks } = await this.#acrossShards(
+            c.db,
+            c.proto,
+            cross.commands,
+            cross.keys,
+            true,
+          );
+          await acks;
+          this.stats.commands += queued.length;
+          for (const q of queued) {
+            const def = this.#routes.get(lowerAscii(q.argv[0]!))?.def;
+            if (def?.flags.includes("write") && this.writeListeners.length !== 0) {
+              this.#afterWrite(c, def.name, def, q.argv);
+            }
+          }
+          const head = latin1ToBytes(`*${queued.length}\r\n`);
+          const out = new Uint8Array(head.length + reply.length);
+          out.set(head);
+          out.set(reply, head.length);
+          return out;
+        }
         const parts: Uint8Array[] = [];
         c.inExec = true;
         for (const q of queued) {
@@ -604,6 +627,28 @@ export class Router {
       commands.push(args);
     }
     return shard === undefined ? undefined : { shard, commands };
+  }
+
+  /**
+   * A transaction of plain key commands in the current db whose keys span shards: it runs on
+   * one shard with the others' keys imported, so each shard logs its part as one record.
+   */
+  #crossShardUnit(
+    c: Client,
+    queued: ReadonlyArray<{ argv: Uint8Array[] }>,
+  ): { commands: string[][]; keys: Array<[number, string]> } | undefined {
+    const commands: string[][] = [];
+    const keys: Array<[number, string]> = [];
+    for (const q of queued) {
+      const route = this.#routes.get(lowerAscii(q.argv[0]!));
+      if (route === undefined || route.def === undefined) return undefined;
+      const args = q.argv.map(bytesToLatin1);
+      const refs = keyRefs(route.def, args, c.db);
+      if (refs.length === 0 || refs.some(([db]) => db !== c.db)) return undefined;
+      keys.push(...refs);
+      commands.push(args);
+    }
+    return keys.length === 0 ? undefined : { commands, keys };
   }
 
   #nullArray(c: Client): Uint8Array {
@@ -676,59 +721,73 @@ export class Router {
     this.stats.crossShardCommands++;
     const db = c.db;
     const proto = c.proto;
-    const keys = keyRefs(def, args, db);
-    const pool = this.pool;
-    const owner = (k: string) => pool.slotToShard[keySlot(latin1ToBytes(k))]!;
-    const home = owner(keys[0]![1]);
-    const isWrite = def.flags.includes("write");
+    const write = def.flags.includes("write");
     void this.gated(async () => {
       try {
-        const foreign = new Map<number, Array<[number, string]>>();
-        const local: Array<[number, string]> = [];
-        const seen = new Set<string>();
-        for (const [kdb, key] of keys) {
-          const id = `${kdb}:${key}`;
-          if (seen.has(id)) continue;
-          seen.add(id);
-          const s = owner(key);
-          if (s === home) local.push([kdb, key]);
-          else {
-            let list = foreign.get(s);
-            if (!list) foreign.set(s, list = []);
-            list.push([kdb, key]);
-          }
-        }
-        const imports: KeyDump[] = [];
-        const exported = await Promise.all(
-          [...foreign].map(([s, list]) => pool.call(s, { t: "export", keys: list })),
-        );
-        for (const m of exported) if (m.t === "exported") imports.push(...m.dumps);
-        const res = await pool.call(home, {
-          t: "cross",
+        const { reply, acks } = await this.#acrossShards(
           db,
           proto,
-          args,
-          imports,
-          local,
-          write: isWrite,
-        });
-        if (res.t !== "crossed") throw new Error(`unexpected answer ${res.t}`);
-        const back = new Map<number, KeyDump[]>();
-        for (const item of res.writeback) {
-          const s = owner(item[1]);
-          let list = back.get(s);
-          if (!list) back.set(s, list = []);
-          list.push(item);
-        }
-        // Posted before the gate opens, so every later command sees the new state.
-        const acks = [...back].map(([s, items]) => pool.call(s, { t: "restore", items }));
-        void Promise.all(acks).then(() => {
-          slot.data = res.reply;
+          [args],
+          keyRefs(def, args, db),
+          write,
+        );
+        void acks.then(() => {
+          slot.data = reply;
           slot.owner.slotReady();
         }, (e) => this.replyError(slot, `ERR ${e instanceof Error ? e.message : e}`));
       } catch (e) {
         this.replyError(slot, `ERR ${e instanceof Error ? e.message : e}`);
       }
     });
+  }
+
+  /**
+   * Runs `commands` (one command, or a transaction's) on the shard of the first key with the
+   * other shards' keys imported, then hands the changed keys back to their owners. Each shard
+   * logs its part as one record. Call it with the gate closed. `acks` settles once the owners
+   * have their keys back (and logged them).
+   */
+  async #acrossShards(
+    db: number,
+    proto: 2 | 3,
+    commands: string[][],
+    keys: Array<[number, string]>,
+    write: boolean,
+  ): Promise<{ reply: Uint8Array; acks: Promise<unknown> }> {
+    const pool = this.pool;
+    const owner = (k: string) => pool.slotToShard[keySlot(latin1ToBytes(k))]!;
+    const home = owner(keys[0]![1]);
+    const foreign = new Map<number, Array<[number, string]>>();
+    const local: Array<[number, string]> = [];
+    const seen = new Set<string>();
+    for (const [kdb, key] of keys) {
+      const id = `${kdb}:${key}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const s = owner(key);
+      if (s === home) local.push([kdb, key]);
+      else {
+        let list = foreign.get(s);
+        if (!list) foreign.set(s, list = []);
+        list.push([kdb, key]);
+      }
+    }
+    const imports: KeyDump[] = [];
+    const exported = await Promise.all(
+      [...foreign].map(([s, list]) => pool.call(s, { t: "export", keys: list })),
+    );
+    for (const m of exported) if (m.t === "exported") imports.push(...m.dumps);
+    const res = await pool.call(home, { t: "cross", db, proto, commands, imports, local, write });
+    if (res.t !== "crossed") throw new Error(`unexpected answer ${res.t}`);
+    const back = new Map<number, KeyDump[]>();
+    for (const item of res.writeback) {
+      const s = owner(item[1]);
+      let list = back.get(s);
+      if (!list) back.set(s, list = []);
+      list.push(item);
+    }
+    // Posted before the gate opens, so every later command sees the new state.
+    const acks = Promise.all([...back].map(([s, items]) => pool.call(s, { t: "restore", items })));
+    return { reply: res.reply, acks };
   }
 }

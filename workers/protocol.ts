@@ -47,7 +47,8 @@ export type ToShard =
     t: "cross";
     db: number;
     proto: 2 | 3;
-    args: string[];
+    /** One command, or a transaction's commands, run back to back. */
+    commands: string[][];
     imports: KeyDump[];
     /** Keys of the command owned by this shard; their final state is logged when `write`. */
     local: Array<[db: number, key: string]>;

@@ -276,7 +276,7 @@ export class ShardHost {
     w.proto = msg.proto;
     this.#suppress = true;
     try {
-      this.#execute(msg.db, msg.args, w);
+      for (const args of msg.commands) this.#execute(msg.db, args, w);
     } finally {
       this.#suppress = false;
     }
@@ -289,7 +289,7 @@ export class ShardHost {
       d.expires.delete(key);
     }
     if (msg.write) {
-      for (const [db, key] of msg.local) this.#logKeyState(db, key, dumpKey(this.ks.db(db), key));
+      this.#logKeyStates(msg.local.map(([db, key]) => [db, key, dumpKey(this.ks.db(db), key)]));
       this.commit();
     }
     return { t: "crossed", reply, writeback: msg.write ? writeback : [] };
@@ -297,10 +297,8 @@ export class ShardHost {
 
   /** Installs keys handed back after a cross-shard command, logging their new state. */
   restore(items: KeyDump[]): void {
-    for (const [db, key, dump] of items) {
-      this.#install(db, key, dump);
-      this.#logKeyState(db, key, dump);
-    }
+    for (const [db, key, dump] of items) this.#install(db, key, dump);
+    this.#logKeyStates(items);
   }
 
   #install(db: number, key: string, dump: Uint8Array | null): void {
@@ -312,14 +310,17 @@ export class ShardHost {
     if (dump !== null) restoreKey(d, key, dump);
   }
 
-  #logKeyState(db: number, key: string, dump: Uint8Array | null): void {
-    this.exec.dirty++;
-    if (this.#replica) return;
-    this.#binlog?.append(
+  /** Logs the final state of keys a multi-shard command changed, as one record. */
+  #logKeyStates(items: KeyDump[]): void {
+    if (items.length === 0) return;
+    this.exec.dirty += items.length;
+    if (this.#replica || this.#binlog === undefined) return;
+    const ops = items.map(([db, key, dump]) => ({
       db,
-      dump === null ? ["DEL", key] : ["__restore", key, bytesToLatin1(dump)],
-      this.ks.now(),
-    );
+      args: dump === null ? ["DEL", key] : ["__restore", key, bytesToLatin1(dump)],
+    }));
+    if (ops.length === 1) this.#binlog.append(ops[0]!.db, ops[0]!.args, this.ks.now());
+    else this.#binlog.appendUnit(ops, this.ks.now());
   }
 
   // ---- snapshots ----
