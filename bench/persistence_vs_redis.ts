@@ -23,6 +23,7 @@
 import {
   type BenchResult,
   checkStopping,
+  type FlagHandler,
   fmtBytes,
   fmtInt,
   fmtLat,
@@ -33,6 +34,7 @@ import {
   type Kind,
   loadPipe,
   median,
+  parseFlags,
   pathBytes,
   positiveInt,
   printHeader,
@@ -74,48 +76,19 @@ function parseOptions(argv: string[]): Options {
     latencyN: 100_000,
     shards: undefined,
   };
-  const given = new Set<string>();
-  let quick = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf("=");
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const value = () => (eq === -1 ? argv[++i] : arg.slice(eq + 1));
-    given.add(flag);
-    switch (flag) {
-      case "--keys":
-        o.keys = positiveInt(flag, value());
-        break;
-      case "--hashes":
-        o.hashes = positiveInt(flag, value());
-        break;
-      case "--fields":
-        o.fields = positiveInt(flag, value());
-        break;
-      case "--rounds":
-        o.rounds = positiveInt(flag, value());
-        break;
-      case "--n":
-        o.n = positiveInt(flag, value());
-        break;
-      case "--latency-n":
-        o.latencyN = positiveInt(flag, value());
-        break;
-      case "--shards":
-        o.shards = positiveInt(flag, value());
-        break;
-      case "--quick":
-        quick = true;
-        break;
-      case "--help":
-      case "-h":
-        console.log(USAGE);
-        Deno.exit(0);
-        break;
-      default:
-        throw new Error(`unknown flag '${arg}'\n${USAGE}`);
-    }
-  }
+  const int = (set: (n: number) => void): FlagHandler => (value, flag) =>
+    set(positiveInt(flag, value()));
+  const given = parseFlags(argv, USAGE, {
+    "--keys": int((n) => o.keys = n),
+    "--hashes": int((n) => o.hashes = n),
+    "--fields": int((n) => o.fields = n),
+    "--rounds": int((n) => o.rounds = n),
+    "--n": int((n) => o.n = n),
+    "--latency-n": int((n) => o.latencyN = n),
+    "--shards": int((n) => o.shards = n),
+    "--quick": () => {},
+  });
+  const quick = given.has("--quick");
   if (quick) {
     if (!given.has("--keys")) o.keys = 100_000;
     if (!given.has("--hashes")) o.hashes = 10_000;

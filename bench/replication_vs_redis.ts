@@ -27,6 +27,7 @@
  */
 import {
   checkStopping,
+  type FlagHandler,
   fmtBytes,
   fmtInt,
   fmtMs,
@@ -36,6 +37,7 @@ import {
   type Kind,
   loadPipe,
   median,
+  parseFlags,
   pathBytes,
   percentile,
   positiveInt,
@@ -63,36 +65,15 @@ const USAGE = `usage: deno run --allow-all bench/replication_vs_redis.ts [--keys
 
 function parseOptions(argv: string[]): Options {
   const o: Options = { keys: 1_000_000, seconds: 10, shards: undefined, warmN: 200_000 };
-  const given = new Set<string>();
-  let quick = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf("=");
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const value = () => (eq === -1 ? argv[++i] : arg.slice(eq + 1));
-    given.add(flag);
-    switch (flag) {
-      case "--keys":
-        o.keys = positiveInt(flag, value());
-        break;
-      case "--seconds":
-        o.seconds = positiveInt(flag, value());
-        break;
-      case "--shards":
-        o.shards = positiveInt(flag, value());
-        break;
-      case "--quick":
-        quick = true;
-        break;
-      case "--help":
-      case "-h":
-        console.log(USAGE);
-        Deno.exit(0);
-        break;
-      default:
-        throw new Error(`unknown flag '${arg}'\n${USAGE}`);
-    }
-  }
+  const int = (set: (n: number) => void): FlagHandler => (value, flag) =>
+    set(positiveInt(flag, value()));
+  const given = parseFlags(argv, USAGE, {
+    "--keys": int((n) => o.keys = n),
+    "--seconds": int((n) => o.seconds = n),
+    "--shards": int((n) => o.shards = n),
+    "--quick": () => {},
+  });
+  const quick = given.has("--quick");
   if (quick) {
     if (!given.has("--keys")) o.keys = 100_000;
     if (!given.has("--seconds")) o.seconds = 3;

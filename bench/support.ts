@@ -95,6 +95,36 @@ export function positiveInt(flag: string, v: string | undefined): number {
   return n;
 }
 
+/** What {@link parseFlags} calls for a flag: `value()` reads its value (`--flag v` or `--flag=v`). */
+export type FlagHandler = (value: () => string | undefined, flag: string) => void;
+
+/**
+ * Walks the command line: each flag goes to its handler; `--help`/`-h` print `usage` and exit;
+ * an unknown flag throws. Returns the flags that were given (for `--quick` defaults).
+ */
+export function parseFlags(
+  argv: string[],
+  usage: string,
+  handlers: Record<string, FlagHandler>,
+): Set<string> {
+  const given = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf("=");
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const value = () => (eq === -1 ? argv[++i] : arg.slice(eq + 1));
+    if (flag === "--help" || flag === "-h") {
+      console.log(usage);
+      Deno.exit(0);
+    }
+    const handle = handlers[flag];
+    if (handle === undefined) throw new Error(`unknown flag '${arg}'\n${usage}`);
+    given.add(flag);
+    handle(value, flag);
+  }
+  return given;
+}
+
 /** Total size in bytes of the files under `path` (a file's own size when it is a file). */
 export async function pathBytes(path: string): Promise<number> {
   try {

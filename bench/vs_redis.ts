@@ -37,6 +37,7 @@ import {
 import {
   checkStopping,
   commandOutput,
+  type FlagHandler,
   fmtBytes,
   fmtInt,
   fmtRatio,
@@ -44,6 +45,7 @@ import {
   median,
   onCleanup,
   ownChild,
+  parseFlags,
   pathBytes,
   positiveInt,
   printHeader,
@@ -84,64 +86,35 @@ function parseOptions(argv: string[]): Options {
     appendfsync: undefined,
     cli: false,
   };
-  let quick = false;
-  let nGiven = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf("=");
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const value = () => (eq === -1 ? argv[++i] : arg.slice(eq + 1));
-    switch (flag) {
-      case "--rounds":
-        o.rounds = positiveInt(flag, value());
-        break;
-      case "--n":
-        o.n = positiveInt(flag, value());
-        nGiven = true;
-        break;
-      case "--tests": {
-        const v = value() ?? "";
-        o.tests = v.split(",").map((t) => t.trim().toLowerCase()).filter((t) => t !== "");
-        if (o.tests.length === 0) throw new Error("--tests needs a comma-separated list");
-        break;
+  const int = (set: (n: number) => void): FlagHandler => (value, flag) =>
+    set(positiveInt(flag, value()));
+  const given = parseFlags(argv, USAGE, {
+    "--rounds": int((n) => o.rounds = n),
+    "--n": int((n) => o.n = n),
+    "--tests": (value) => {
+      o.tests = (value() ?? "").split(",").map((t) => t.trim().toLowerCase()).filter((t) =>
+        t !== ""
+      );
+      if (o.tests.length === 0) throw new Error("--tests needs a comma-separated list");
+    },
+    "--pipelines": (value, flag) => {
+      o.pipelines = (value() ?? "").split(",").map((p) => positiveInt(flag, p.trim()));
+    },
+    "--clients": int((n) => o.clients = n),
+    "--keyspace": int((n) => o.keyspace = n),
+    "--shards": int((n) => o.shards = n),
+    "--quick": () => {},
+    "--cli": () => o.cli = true,
+    "--appendfsync": (value) => {
+      const v = (value() ?? "").toLowerCase();
+      if (v !== "always" && v !== "everysec") {
+        throw new Error(`--appendfsync must be always or everysec, got '${v}'`);
       }
-      case "--pipelines": {
-        const v = value() ?? "";
-        o.pipelines = v.split(",").map((p) => positiveInt(flag, p.trim()));
-        break;
-      }
-      case "--clients":
-        o.clients = positiveInt(flag, value());
-        break;
-      case "--keyspace":
-        o.keyspace = positiveInt(flag, value());
-        break;
-      case "--shards":
-        o.shards = positiveInt(flag, value());
-        break;
-      case "--quick":
-        quick = true;
-        break;
-      case "--cli":
-        o.cli = true;
-        break;
-      case "--appendfsync": {
-        const v = (value() ?? "").toLowerCase();
-        if (v !== "always" && v !== "everysec") {
-          throw new Error(`--appendfsync must be always or everysec, got '${v}'`);
-        }
-        o.appendfsync = v;
-        break;
-      }
-      case "--help":
-      case "-h":
-        console.log(USAGE);
-        Deno.exit(0);
-        break;
-      default:
-        throw new Error(`unknown flag '${arg}'\n${USAGE}`);
-    }
-  }
+      o.appendfsync = v;
+    },
+  });
+  const quick = given.has("--quick");
+  const nGiven = given.has("--n");
   if (quick && !nGiven) o.n = 20_000;
   return o;
 }
