@@ -71,7 +71,7 @@ export class Blocking {
       // an element wakes its destination itself (see #attempt).
       if (this.#byKey.size === 0 || this.#attempting) return;
       if (name === "flushall" || name === "flushdb") return; // nothing to pop after a flush
-      for (const [db, key] of refs) this.#wake(`${db}\0${key}`);
+      for (const [db, key] of refs()) this.#wake(`${db}\0${key}`);
     });
     router.closeListeners.push((c) => {
       const w = this.#byClient.get(c);

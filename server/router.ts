@@ -60,6 +60,21 @@ function groupWatched(c: Client): Map<number, Array<[string, string]>> {
   return out;
 }
 
+/** An array reply of `count` items whose encodings are `parts`, concatenated. */
+function arrayReply(parts: Uint8Array[], count = parts.length): Uint8Array {
+  const head = latin1ToBytes(`*${count}\r\n`);
+  let total = head.length;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  out.set(head);
+  let o = head.length;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
 /** Decodes one RESP reply held in `bytes`. */
 export function decodeReply(bytes: Uint8Array): ReplyValue {
   const r = new ReplyReader();
@@ -104,8 +119,9 @@ export class Router {
     | { readonly blockedClients: number; unblock(c: Client, withError: boolean): boolean }
     | undefined;
   /** Told of every write dispatched, with the (db, key) pairs it touches. */
-  readonly writeListeners: Array<(c: Client, name: string, refs: Array<[number, string]>) => void> =
-    [];
+  readonly writeListeners: Array<
+    (c: Client, name: string, refs: () => Array<[number, string]>) => void
+  > = [];
   /** Channel and pattern subscriptions of a client (set by the pub/sub module). */
   subscriptionCounts: ((c: Client) => { channels: number; patterns: number }) | undefined;
   /** Told of every PUBLISH (replication forwards it to replicas). */
@@ -367,7 +383,8 @@ export class Router {
 
   /** A write was dispatched: tell the listeners (blocked clients). */
   #afterWrite(c: Client, name: string, def: CommandDef | undefined, argv: Uint8Array[]): void {
-    const refs = def === undefined ? [] : keyRefs(def, argv.map(bytesToLatin1), c.db);
+    // Computed only if a listener wants them: this runs for every write.
+    const refs = () => def === undefined ? [] : keyRefs(def, argv.map(bytesToLatin1), c.db);
     for (const l of this.writeListeners) l(c, name, refs);
   }
 
@@ -532,19 +549,7 @@ export class Router {
             commands: unit.commands,
           });
           if (res.t !== "multi-done") throw new Error(`unexpected answer ${res.t}`);
-          this.stats.commands += queued.length;
-          // Blocked clients waiting on these keys retry once the gate opens.
-          for (const q of queued) {
-            const def = this.#routes.get(lowerAscii(q.argv[0]!))?.def;
-            if (def?.flags.includes("write") && this.writeListeners.length !== 0) {
-              this.#afterWrite(c, def.name, def, q.argv);
-            }
-          }
-          const head = latin1ToBytes(`*${queued.length}\r\n`);
-          const out = new Uint8Array(head.length + res.replies.length);
-          out.set(head);
-          out.set(res.replies, head.length);
-          return out;
+          return this.#ranAsUnit(c, queued, res.replies);
         }
         const cross = this.#crossShardUnit(c, queued);
         if (cross !== undefined) {
@@ -556,18 +561,7 @@ export class Router {
             true,
           );
           await acks;
-          this.stats.commands += queued.length;
-          for (const q of queued) {
-            const def = this.#routes.get(lowerAscii(q.argv[0]!))?.def;
-            if (def?.flags.includes("write") && this.writeListeners.length !== 0) {
-              this.#afterWrite(c, def.name, def, q.argv);
-            }
-          }
-          const head = latin1ToBytes(`*${queued.length}\r\n`);
-          const out = new Uint8Array(head.length + reply.length);
-          out.set(head);
-          out.set(reply, head.length);
-          return out;
+          return this.#ranAsUnit(c, queued, reply);
         }
         const parts: Uint8Array[] = [];
         c.inExec = true;
@@ -583,22 +577,32 @@ export class Router {
           );
         }
         c.inExec = false;
-        let total = 0;
-        for (const p of parts) total += p.length;
-        const head = latin1ToBytes(`*${parts.length}\r\n`);
-        const out = new Uint8Array(head.length + total);
-        out.set(head);
-        let o = head.length;
-        for (const p of parts) {
-          out.set(p, o);
-          o += p.length;
-        }
-        return out;
+        return arrayReply(parts);
       } finally {
         c.inExec = false;
         this.unwatch(c);
       }
     });
+  }
+
+  /**
+   * EXEC's reply for a transaction a shard ran as a unit (its replies concatenated): counts the
+   * commands and tells the write listeners (blocked clients retry once the gate opens), which
+   * command-by-command dispatch would have done.
+   */
+  #ranAsUnit(
+    c: Client,
+    queued: ReadonlyArray<{ argv: Uint8Array[] }>,
+    replies: Uint8Array,
+  ): Uint8Array {
+    this.stats.commands += queued.length;
+    if (this.writeListeners.length !== 0) {
+      for (const q of queued) {
+        const def = this.#routes.get(lowerAscii(q.argv[0]!))?.def;
+        if (def?.flags.includes("write")) this.#afterWrite(c, def.name, def, q.argv);
+      }
+    }
+    return arrayReply([replies], queued.length);
   }
 
   /**
