@@ -52,19 +52,9 @@ function smallInt(s: string): number | undefined {
   return neg ? -n : n;
 }
 
-/** A 64-bit integer (number; imprecise past 2^53), undefined when invalid. */
-function parseLL(s: string): number | undefined {
-  return s === "-0" ? undefined : tryParseInt(s);
-}
-
-/** A 64-bit integer, exact. */
-function parseBig(s: string): bigint | undefined {
-  return s === "-0" ? undefined : tryParseBigInt(s);
-}
-
 /** Integer argument or "value is not an integer or out of range". */
 function intArg(s: string): number {
-  const n = parseLL(s);
+  const n = tryParseInt(s);
   if (n === undefined) throw notIntegerError();
   return n;
 }
@@ -92,7 +82,7 @@ function invalidExpire(cmd: string): CommandError {
  * `unit` (one of the F_EX.. flags). Throws Redis' errors for bad or overflowing values.
  */
 function expireAtMs(ctx: CommandContext, raw: string, unit: number, cmd: string): string {
-  const n = parseLL(raw);
+  const n = tryParseInt(raw);
   if (n === undefined) throw notIntegerError();
   if (n <= 0) throw invalidExpire(cmd);
   const seconds = unit === F_EX || unit === F_EXAT;
@@ -174,7 +164,7 @@ function incrBy(ctx: CommandContext, args: string[], out: ReplySink, delta: numb
     const small = smallInt(e.value);
     if (small !== undefined) cur = small;
     else {
-      const big = parseBig(e.value);
+      const big = tryParseBigInt(e.value);
       if (big === undefined) throw notIntegerError();
       cur = big;
     }
@@ -203,14 +193,14 @@ function incrBy(ctx: CommandContext, args: string[], out: ReplySink, delta: numb
 function deltaArg(s: string): number | bigint {
   const small = smallInt(s);
   if (small !== undefined) return small;
-  const big = parseBig(s);
+  const big = tryParseBigInt(s);
   if (big === undefined) throw notIntegerError();
   return bigToReply(big);
 }
 
 /** Bit offset for SETBIT/GETBIT: 0 .. 2^32-1. */
 function bitOffsetArg(s: string): number {
-  const n = parseLL(s);
+  const n = tryParseInt(s);
   if (n === undefined || n < 0 || n >= MAX_STRING * 8) throw new CommandError(ERR_BIT_OFFSET);
   return n;
 }
@@ -670,7 +660,7 @@ export const stringCommands: CommandDef[] = [
   singleKey("setbit", 4, WRITE, (ctx, args, out) => {
     const key = args[1]!;
     const offset = bitOffsetArg(args[2]!);
-    const on = parseLL(args[3]!);
+    const on = tryParseInt(args[3]!);
     if (on !== 0 && on !== 1) throw new CommandError(ERR_BIT_VALUE);
     const byte = Math.floor(offset / 8);
     if (byte + 1 > MAX_JS_STRING) throw new CommandError(ERR_STRING_SIZE);
