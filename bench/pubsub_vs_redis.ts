@@ -4,8 +4,7 @@
  *
  *   deno run --allow-all bench/pubsub_vs_redis.ts [--subscribers 50] [--messages 20000] [--rounds 3]
  */
-import { TesseraProcess } from "../tests/support/redis_process.ts";
-import { RedisProcess } from "../tests/support/redis_process.ts";
+import { RedisProcess, TesseraProcess } from "../tests/support/redis_process.ts";
 import { RespClient } from "../tests/resp_client.ts";
 
 function flag(name: string, dflt: number): number {

@@ -34,13 +34,8 @@ export function cpuModel(): string {
   }
 }
 
-/** A free TCP port on 127.0.0.1 (bound, then released). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = l.addr.port;
-  l.close();
-  return port;
-}
+import { freePort } from "../tests/support/redis_process.ts";
+export { freePort };
 
 export function median(xs: number[]): number {
   if (xs.length === 0) return NaN;
